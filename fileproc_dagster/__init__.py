@@ -1,0 +1,42 @@
+"""fileproc_dagster: uploaded files into processed, searchable records, the Dagster way.
+
+The notebook-facing API::
+
+    import fileproc_dagster as fp
+    settings = fp.Settings.from_env()
+    list(fp.process_paths(settings, [Path("scan.png")]))   # run the assets in-process
+    fp.records_frame(settings)                               # a pandas DataFrame of records
+    fp.describe_path(Path("memo.pdf"))                       # just the extractors, no Dagster
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__all__ = [
+    "BadInput", "Description", "Detection", "ExtractOptions", "FileKind", "Outcome",
+    "RecordStore", "Settings", "describe_path", "detect", "process_paths", "records_frame",
+]
+
+# Imported on first use, so a worker that only extracts does not load Dagster.
+_LAZY = {
+    "BadInput": "fileproc_dagster.errors",
+    "Description": "fileproc_dagster.kinds",
+    "Detection": "fileproc_dagster.kinds",
+    "ExtractOptions": "fileproc_dagster.kinds",
+    "FileKind": "fileproc_dagster.kinds",
+    "Outcome": "fileproc_dagster.runner",
+    "RecordStore": "fileproc_dagster.records",
+    "Settings": "fileproc_dagster.settings",
+    "describe_path": "fileproc_dagster.notebook",
+    "detect": "fileproc_dagster.detect",
+    "process_paths": "fileproc_dagster.runner",
+    "records_frame": "fileproc_dagster.notebook",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'fileproc_dagster' has no attribute {name!r}")

@@ -1,0 +1,32 @@
+"""The one place that says which failures are retried and which are not."""
+
+from __future__ import annotations
+
+
+class FileprocError(Exception):
+    """Base class of every error fileproc_dagster raises on purpose."""
+
+
+class BadInput(FileprocError):
+    """The file itself is the problem: retrying cannot help, the upload is quarantined.
+
+    ``verdict`` is ``"invalid"`` (broken, empty, truncated, a decompression bomb...) or
+    ``"unsupported"`` (a well-formed file of a kind we do not process: zip, HTML, video...).
+    """
+
+    def __init__(self, reason: str, *, verdict: str = "invalid") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.verdict = verdict
+
+
+class TransientError(FileprocError):
+    """Something outside the file failed (storage, database, a timeout): worth a retry."""
+
+
+class StepTimeout(TransientError):
+    """A step ran past its configured time limit and was stopped."""
+
+
+class LostUpload(FileprocError):
+    """The upload vanished before its bytes were stored: nothing to retry, the record fails."""

@@ -1,0 +1,50 @@
+"""The kinds of file we process and the result every extractor returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class FileKind(StrEnum):
+    DOCUMENT = "document"
+    IMAGE = "image"
+    AUDIO = "audio"
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What a file is, decided from its content: the kind, the MIME type and why."""
+
+    kind: FileKind
+    mime: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Description:
+    """What an extractor found in one file.
+
+    ``description`` is one human-readable line, ``text`` the recognised text (OCR, transcript or
+    text found in a picture), ``details`` type-specific facts (JSON-serialisable) and
+    ``thumbnail`` an optional small PNG for previews.
+    """
+
+    description: str
+    text: str
+    details: dict[str, Any] = field(default_factory=dict)
+    thumbnail: bytes | None = None
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Knobs of the extractors; every field is also Dagster config."""
+
+    ocr_language: str = "eng"
+    ocr_timeout_s: float = 120.0
+    whisper_backend: str = "faster-whisper"
+    whisper_model: str = ""  # empty: the packaged tiny.en model
+    max_pages: int = 200
+    max_image_pixels: int = 100_000_000

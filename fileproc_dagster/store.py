@@ -1,0 +1,103 @@
+"""Object storage behind one small interface: content-addressed keys, idempotent puts.
+
+The key of an object is derived from its bytes (``objects/ab/<sha256>``), never from the file
+name, so a retried or repeated put writes the same object once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+CHUNK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def object_key(sha256: str, prefix: str = "objects") -> str:
+    """The content-addressed key of an object."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+    return f"{prefix}/{sha256[:2]}/{sha256}"
+
+
+class ObjectStore(Protocol):
+    """Where the bytes of processed files live; implemented locally and on S3."""
+
+    def put_file(self, path: Path, sha256: str) -> str:
+        """Store the file under its content key (no-op if present); return its location."""
+        ...
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        """Store derived bytes (e.g. a thumbnail) under ``key``; return its location."""
+        ...
+
+    def exists(self, sha256: str) -> bool:
+        """Whether the object with this digest is already stored."""
+        ...
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Read an object back."""
+        ...
+
+    def location(self, sha256: str) -> str:
+        """The URI a record shows for this object."""
+        ...
+
+
+class LocalObjectStore:
+    """The embedded default: a directory, written atomically (temp file, fsync, rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"object key escapes the store: {key!r}")
+        return path
+
+    def _write(self, key: str, source: BinaryIO) -> str:
+        target = self._path(key)
+        if target.exists():
+            return target.as_uri()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".put-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in iter(lambda: source.read(CHUNK), b""):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target.as_uri()
+
+    def put_file(self, path: Path, sha256: str) -> str:
+        with open(path, "rb") as source:
+            return self._write(object_key(sha256), source)
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        return self._write(key, io.BytesIO(data))
+
+    def exists(self, sha256: str) -> bool:
+        return self._path(object_key(sha256)).exists()
+
+    def open(self, sha256: str) -> BinaryIO:
+        return open(self._path(object_key(sha256)), "rb")
+
+    def location(self, sha256: str) -> str:
+        return self._path(object_key(sha256)).as_uri()

@@ -1,0 +1,160 @@
+"""The upload directory: what counts as a finished upload, partition keys, and moving files.
+
+Names come from untrusted users: they are only ever used as one path component inside the
+upload or quarantine directory, never passed to a shell, and never put into SQL text.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import stat
+import tempfile
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from fileproc_dagster.errors import BadInput
+from fileproc_dagster.records import Received, RecordStore, Upload
+from fileproc_dagster.store import sha256_of
+
+log = logging.getLogger(__name__)
+
+TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", ".swp", "~")
+KEY_STEM_CHARS = 40
+
+# name -> (size, mtime_ns): one observation of a file in the upload directory.
+Observation = tuple[int, int]
+
+
+def is_temporary(name: str) -> bool:
+    """Names of files still being written by some tool, or hidden: never processed."""
+    lowered = name.lower()
+    return name.startswith(".") or lowered.endswith(TEMPORARY_SUFFIXES)
+
+
+def list_uploads(upload_dir: Path) -> dict[str, Observation]:
+    """Regular files directly in the upload directory (no directories, no symlinks)."""
+    listing: dict[str, Observation] = {}
+    with os.scandir(upload_dir) as entries:
+        for entry in entries:
+            if is_temporary(entry.name):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                listing[entry.name] = (info.st_size, info.st_mtime_ns)
+            elif stat.S_ISLNK(info.st_mode):
+                log.warning("ignoring symlink in the upload directory: %r", entry.name)
+    return listing
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Files that became stable since the last check, and the observations to keep."""
+
+    ready: list[str]
+    waiting: dict[str, Observation]
+
+
+def scan(previous: Mapping[str, Observation], listing: Mapping[str, Observation],
+         registered: set[str]) -> ScanResult:
+    """Pure diff of one sensor tick.
+
+    A file is ready when it was seen with the same size and mtime on the previous check (so a
+    file still being written is left alone); files already registered are skipped. Only files
+    waiting for their second look are carried over, so the state stays O(new files).
+    """
+    ready: list[str] = []
+    waiting: dict[str, Observation] = {}
+    for name, observation in listing.items():
+        if name in registered:
+            continue
+        if previous.get(name) == observation:
+            ready.append(name)
+        else:
+            waiting[name] = observation
+    return ScanResult(ready=sorted(ready), waiting=waiting)
+
+
+def partition_key(name: str, sha256: str) -> str:
+    """A readable, content-unique partition key: sanitized stem plus a short content hash."""
+    stem = Path(name).stem or name
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_stem).strip("_-")[:KEY_STEM_CHARS]
+    return f"{cleaned.rstrip('_-') or 'file'}-{sha256[:12]}"
+
+
+def upload_path(upload_dir: Path, name: str) -> Path:
+    """The path of an upload, refusing anything that is not a plain name inside the directory."""
+    if not name or name in {".", ".."} or "/" in name or "\0" in name:
+        raise BadInput(f"refused upload name {name!r}", verdict="unsupported")
+    return upload_dir / name
+
+
+def receive(upload_dir: Path, name: str, records: RecordStore) -> Received:
+    """Register one stable upload: hash it, derive its key and map it to its record."""
+    path = upload_path(upload_dir, name)
+    info = os.lstat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise BadInput(f"not a regular file: {name!r}", verdict="unsupported")
+    sha256 = sha256_of(path)
+    return records.receive(partition_key(name, sha256), name, sha256, info.st_size,
+                           info.st_mtime_ns)
+
+
+def is_same_upload(upload_dir: Path, upload: Upload) -> bool:
+    """Whether the file under the upload's name is still the one that was received."""
+    try:
+        info = os.lstat(upload_path(upload_dir, upload.name))
+    except FileNotFoundError:
+        return False
+    return (stat.S_ISREG(info.st_mode) and info.st_size == upload.size
+            and info.st_mtime_ns == upload.mtime_ns)
+
+
+def delete_upload(upload_dir: Path, upload: Upload) -> bool:
+    """Delete a processed upload, unless it was replaced by a new file of the same name."""
+    if not is_same_upload(upload_dir, upload):
+        return False
+    upload_path(upload_dir, upload.name).unlink(missing_ok=True)
+    return True
+
+
+def quarantine_upload(upload_dir: Path, quarantine_dir: Path, upload: Upload) -> Path | None:
+    """Move a bad upload to ``quarantine/<key>/<name>``; never deletes it."""
+    if not is_same_upload(upload_dir, upload):
+        return None
+    target = quarantine_dir / upload.key / upload.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(upload_path(upload_dir, upload.name), target)
+    return target
+
+
+def copy_into(source: Path, upload_dir: Path) -> Path:
+    """Copy a file into the upload directory atomically (temporary name, then link).
+
+    The copy is written under a hidden ``.part`` name the sensor ignores; linking it into place
+    never overwrites an existing upload: a taken name gets a `` (n)`` suffix instead.
+    """
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=upload_dir, prefix=".upload-", suffix=".part")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, temporary)
+        stem, suffix = Path(source.name).stem, Path(source.name).suffix
+        for counter in range(10_000):
+            target = upload_dir / (source.name if counter == 0 else f"{stem} ({counter}){suffix}")
+            try:
+                os.link(temporary, target)
+                return target
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"no free name for {source.name!r} in the upload directory")
+    finally:
+        os.unlink(temporary)

@@ -1,0 +1,45 @@
+"""Shared fixtures: the development corpus (scored tests) and per-test FILEPROC_HOME."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("FILEPROC_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+def _corpus_or_skip() -> Path:
+    if (CORPUS / "manifest.json").is_file():
+        return CORPUS
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the development corpus is missing at {CORPUS} (CI must have it)")
+    pytest.skip("development corpus not present (set FILEPROC_CORPUS)")
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    return _corpus_or_skip()
+
+
+@pytest.fixture(scope="session")
+def manifest(corpus: Path) -> dict[str, dict[str, Any]]:
+    """Corpus entries by file name."""
+    files = json.loads((corpus / "manifest.json").read_text())["files"]
+    return {f["name"]: f for f in files}
+
+
+@pytest.fixture(scope="session")
+def scorer(corpus: Path) -> ModuleType:
+    """The corpus's own score.py (word accuracy / WER)."""
+    spec = importlib.util.spec_from_file_location("corpus_score", corpus / "score.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

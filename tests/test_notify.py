@@ -1,0 +1,32 @@
+"""Notifications: once per file and event, even when an attempt died half-way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fileproc_dagster.notify import Notification, Notifier
+from fileproc_dagster.records import RecordStore
+
+
+def test_outbox_gets_each_notification_once(tmp_path: Path) -> None:
+    records = RecordStore(f"sqlite:///{tmp_path / 'records.db'}")
+    key = records.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    notifier = Notifier(tmp_path / "outbox.jsonl")
+    note = Notification(key, "processed", "Processed k.txt (document)")
+    assert notifier.send_once(note, records)
+    assert not notifier.send_once(note, records)
+    lines = [json.loads(x) for x in (tmp_path / "outbox.jsonl").read_text().splitlines()]
+    assert [x["id"] for x in lines] == [f"{key}:processed"]
+
+
+def test_resumed_attempt_does_not_append_twice(tmp_path: Path) -> None:
+    records = RecordStore(f"sqlite:///{tmp_path / 'records.db'}")
+    key = records.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    notifier = Notifier(tmp_path / "outbox.jsonl")
+    note = Notification(key, "processed", "Processed k.txt")
+    # An attempt that claimed and wrote the outbox line, then died before stamping the ledger.
+    records.claim_notification(key, "processed", note.message)
+    notifier._append(note)
+    assert notifier.send_once(note, records)
+    assert len((tmp_path / "outbox.jsonl").read_text().splitlines()) == 1
