@@ -224,8 +224,9 @@ class RecordStore:
     def advance(self, key: str, state: str, **values: Any) -> Record:
         """Move a record forward to ``state`` with new field values; never backwards.
 
-        Re-applying the current state rewrites the same values (a retried step); an earlier
-        state than the current one is ignored, so a late retry cannot undo later work.
+        Re-applying the current state rewrites its values (a retried step) and is otherwise a
+        no-op; an earlier state than the current one is ignored, so a late retry cannot undo
+        later work.
         """
         if state not in STATES:
             raise ValueError(f"unknown state {state!r}")
@@ -234,7 +235,8 @@ class RecordStore:
                 files.c.key == key).with_for_update()).scalar_one_or_none()
             if current is None:
                 raise KeyError(f"no record for {key!r}")
-            if current in END_STATES or STATES.index(state) >= STATES.index(current):
+            moves = current in END_STATES or STATES.index(state) > STATES.index(current)
+            if moves or (state == current and values):
                 conn.execute(files.update().where(files.c.key == key).values(
                     state=state, error=None, updated_at=_now(), **values))
         record = self.get(key)

@@ -43,3 +43,26 @@ def scorer(corpus: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The project's own small samples, made from scratch (no corpus needed)."""
+    from fileproc_dagster.samples import make_all
+
+    made = make_all(tmp_path_factory.mktemp("samples"))
+    return {p.stem: p for p in made}
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh embedded default under a temporary FILEPROC_HOME."""
+    from fileproc_dagster.settings import Settings
+
+    monkeypatch.setenv("FILEPROC_HOME", str(tmp_path / "home"))
+    for var in ("FILEPROC_UPLOAD_DIR", "FILEPROC_STORE_DIR", "FILEPROC_QUARANTINE_DIR",
+                "FILEPROC_OUTBOX", "FILEPROC_DB_URL", "DAGSTER_HOME", "FILEPROC_NOTIFY_URLS"):
+        monkeypatch.delenv(var, raising=False)
+    resolved = Settings.from_env()
+    resolved.ensure_dirs()
+    return resolved

@@ -1,0 +1,104 @@
+"""The ``fileproc`` command: run the UI, drop files, process in-process, list records."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from fileproc_dagster.settings import Settings
+
+
+def _prepare(settings: Settings) -> None:
+    """Create the embedded default's directories and its Dagster instance config."""
+    from fileproc_dagster.instance import prepare_dagster_home
+
+    settings.ensure_dirs()
+    prepare_dagster_home(settings.dagster_home)
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+
+
+def cmd_init(settings: Settings, _: argparse.Namespace) -> int:
+    _prepare(settings)
+    print(f"FILEPROC_HOME={settings.home}\nDAGSTER_HOME={settings.dagster_home}\n"
+          f"uploads: {settings.upload_dir}")
+    return 0
+
+
+def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
+    """Start the Dagster UI and daemon (``dagster dev``) on the embedded default."""
+    _prepare(settings)
+    command = ["dagster", "dev", "-m", "fileproc_dagster.definitions",
+               "-h", args.host, "-p", str(args.port)]
+    os.execvp(command[0], command)
+
+
+def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
+    from fileproc_dagster.uploads import copy_into
+
+    for path in args.paths:
+        print(copy_into(Path(path), settings.upload_dir))
+    return 0
+
+
+def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
+    from fileproc_dagster.runner import process_paths
+
+    _prepare(settings)
+    failed = 0
+    for outcome in process_paths(settings, [Path(p) for p in args.paths]):
+        failed += outcome.record is None or outcome.record.state != "done"
+        if args.json:
+            print(json.dumps(outcome.as_json(), ensure_ascii=False, default=str))
+        else:
+            print(outcome.summary())
+    return 1 if failed else 0
+
+
+def cmd_records(settings: Settings, args: argparse.Namespace) -> int:
+    from fileproc_dagster.records import RecordStore
+
+    settings.ensure_dirs()
+    records = RecordStore(settings.db_url).records(args.limit)
+    if args.json:
+        print(json.dumps([r.as_json() for r in records], ensure_ascii=False, default=str,
+                         indent=2))
+        return 0
+    for r in records:
+        summary = r.error if r.state in ("failed", "quarantined") else r.description
+        print(f"{r.state:<11} {r.type or '-':<11} {r.key:<55} {summary or ''}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fileproc", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create FILEPROC_HOME and the Dagster instance config")
+    dev = sub.add_parser("dev", help="run the Dagster UI and daemon with the upload sensor")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
+    upload = sub.add_parser("upload", help="copy files into the upload directory atomically")
+    upload.add_argument("paths", nargs="+")
+    process = sub.add_parser("process", help="process files now, in this process")
+    process.add_argument("--json", action="store_true", help="one JSON object per line")
+    process.add_argument("paths", nargs="+")
+    records = sub.add_parser("records", help="list the records, newest first")
+    records.add_argument("--json", action="store_true")
+    records.add_argument("--limit", type=int, default=None)
+    return parser
+
+
+COMMANDS = {"init": cmd_init, "dev": cmd_dev, "upload": cmd_upload, "process": cmd_process,
+            "records": cmd_records}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return COMMANDS[args.command](Settings.from_env(), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

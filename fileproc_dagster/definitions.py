@@ -1,0 +1,42 @@
+"""The code location: the single entry point Dagster loads."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from fileproc_dagster.defs.assets import (file_description, file_record, processed_file,
+                                          stored_object)
+from fileproc_dagster.defs.jobs import process_file
+from fileproc_dagster.defs.resources import (ExtractorResource, LocalObjectStoreResource,
+                                             NotifierResource, RecordsResource, UploadsResource)
+from fileproc_dagster.defs.sensors import build_upload_sensor
+from fileproc_dagster.settings import Settings
+
+ASSETS = [stored_object, file_record, file_description, processed_file]
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """The embedded default's resources, from resolved settings."""
+    return {
+        "uploads": UploadsResource(upload_dir=str(settings.upload_dir),
+                                   quarantine_dir=str(settings.quarantine_dir)),
+        "object_store": LocalObjectStoreResource(root=str(settings.store_dir)),
+        "records": RecordsResource(url=settings.db_url),
+        "notifier": NotifierResource(
+            outbox=str(settings.outbox),
+            urls=dg.EnvVar("FILEPROC_NOTIFY_URLS") if settings.notify_urls else ""),
+        "extractor": ExtractorResource(),
+    }
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Assets, job, sensor and resources, configured from the environment at load time."""
+    settings = Settings.from_env()
+    settings.ensure_dirs()
+    return dg.Definitions(
+        assets=ASSETS,
+        jobs=[process_file],
+        sensors=[build_upload_sensor(settings.sensor_interval_s)],
+        resources=build_resources(settings),
+    )

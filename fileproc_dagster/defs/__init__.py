@@ -1,0 +1,1 @@
+"""Dagster objects only: partitions, assets, sensors, resources, jobs and retry policies."""

@@ -1,0 +1,84 @@
+"""One resource per external system, each returning the domain object that talks to it."""
+
+from functools import cache
+from pathlib import Path
+
+import dagster as dg
+
+from fileproc_dagster.kinds import ExtractOptions
+from fileproc_dagster.notify import Notifier
+from fileproc_dagster.pipeline import Pipeline
+from fileproc_dagster.records import RecordStore
+from fileproc_dagster.store import LocalObjectStore, ObjectStore
+
+
+@cache
+def _record_store(url: str) -> RecordStore:
+    # One engine (and connection pool) per process and database.
+    return RecordStore(url)
+
+
+class UploadsResource(dg.ConfigurableResource):  # type: ignore[misc]
+    """The watched upload directory and the quarantine directory for bad files."""
+
+    upload_dir: str
+    quarantine_dir: str
+
+
+class ObjectStoreResource(dg.ConfigurableResource):  # type: ignore[misc]
+    """Where stored objects live; local directory or S3, with the same methods."""
+
+    def store(self) -> ObjectStore:
+        raise NotImplementedError
+
+
+class LocalObjectStoreResource(ObjectStoreResource):
+    """The embedded default object store: a local directory."""
+
+    root: str
+
+    def store(self) -> ObjectStore:
+        return LocalObjectStore(Path(self.root))
+
+
+class RecordsResource(dg.ConfigurableResource):  # type: ignore[misc]
+    """The records database (SQLite file or PostgreSQL URL)."""
+
+    url: str
+
+    def store(self) -> RecordStore:
+        return _record_store(self.url)
+
+
+class NotifierResource(dg.ConfigurableResource):  # type: ignore[misc]
+    """The JSON-lines outbox plus optional Apprise target URLs (secrets: set via EnvVar)."""
+
+    outbox: str
+    urls: str = ""
+
+    def notifier(self) -> Notifier:
+        return Notifier(Path(self.outbox), self.urls.split())
+
+
+class ExtractorResource(dg.ConfigurableResource):  # type: ignore[misc]
+    """Defaults of the extractors; a run's config can override each of them."""
+
+    ocr_language: str = "eng"
+    ocr_timeout_s: float = 120.0
+    whisper_backend: str = "faster-whisper"
+    whisper_model: str = ""
+    max_pages: int = 200
+    max_image_pixels: int = 100_000_000
+
+    def options(self, **overrides: object) -> ExtractOptions:
+        values = {k: getattr(self, k) for k in ExtractOptions.__dataclass_fields__}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return ExtractOptions(**values)  # type: ignore[arg-type]
+
+
+def pipeline(uploads: UploadsResource, object_store: ObjectStoreResource,
+             records: RecordsResource, notifier: NotifierResource) -> Pipeline:
+    """The domain pipeline behind the resources of one run."""
+    return Pipeline(records=records.store(), store=object_store.store(),
+                    upload_dir=Path(uploads.upload_dir),
+                    quarantine_dir=Path(uploads.quarantine_dir), notifier=notifier.notifier())

@@ -1,0 +1,26 @@
+"""Extractors: plain functions of a file path to a Description, free of Dagster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fileproc_dagster.errors import BadInput
+from fileproc_dagster.kinds import Description, Detection, ExtractOptions, FileKind
+
+
+def describe(path: Path, detection: Detection, options: ExtractOptions) -> Description:
+    """Describe a file of a detected kind: OCR text, image facts or a transcript."""
+    # Imported per kind so a worker only loads the libraries (and models) it needs.
+    if detection.kind is FileKind.DOCUMENT:
+        from fileproc_dagster.extract.documents import describe_document
+
+        return describe_document(path, detection.mime, options)
+    if detection.kind is FileKind.IMAGE:
+        from fileproc_dagster.extract.images import describe_image
+
+        return describe_image(path, options)
+    if detection.kind is FileKind.AUDIO:
+        from fileproc_dagster.extract.audio import describe_audio
+
+        return describe_audio(path, options)
+    raise BadInput(f"no extractor for {detection.mime}", verdict="unsupported")

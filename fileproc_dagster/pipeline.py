@@ -1,0 +1,165 @@
+"""The steps of processing one file, free of Dagster: store, record, describe, finalize.
+
+Each step reads the record, does its work only if its result is missing, and writes through
+idempotent operations (content-addressed puts, keyed upserts, the notification ledger), so a
+step can be retried or re-run after a crash at any point. The Dagster assets are thin wrappers
+around these methods, and notebooks can call them directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fileproc_dagster import uploads
+from fileproc_dagster.detect import detect
+from fileproc_dagster.errors import BadInput, FileprocError, LostUpload
+from fileproc_dagster.extract import describe
+from fileproc_dagster.kinds import Description, Detection, ExtractOptions, FileKind
+from fileproc_dagster.limits import run_bounded
+from fileproc_dagster.notify import Notification, Notifier
+from fileproc_dagster.records import Record, RecordStore
+from fileproc_dagster.store import ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A file's bytes in the object store and what its content is."""
+
+    key: str
+    sha256: str
+    size: int
+    kind: str
+    mime: str
+    location: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finalized:
+    """The end of one file: its record, uploads removed and notifications sent now."""
+
+    record: Record
+    deleted: list[str]
+    notified: list[str]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The services one file passes through."""
+
+    records: RecordStore
+    store: ObjectStore
+    upload_dir: Path
+    quarantine_dir: Path
+    notifier: Notifier
+
+    def record(self, key: str) -> Record:
+        """The record of a partition, which the sensor (or ``receive``) created."""
+        record = self.records.get(key)
+        if record is None:
+            raise LostUpload(f"no upload was received for {key!r}")
+        return record
+
+    @contextmanager
+    def source(self, record: Record) -> Iterator[Path]:
+        """A local path holding the file's bytes: the upload if still there, else the object."""
+        for upload in self.records.pending_uploads(record.key):
+            if uploads.is_same_upload(self.upload_dir, upload):
+                yield uploads.upload_path(self.upload_dir, upload.name)
+                return
+        if not self.store.exists(record.sha256):
+            raise LostUpload(f"{record.name!r} disappeared before it was stored")
+        with tempfile.TemporaryDirectory(prefix="fileproc-") as tmp:
+            path = Path(tmp) / "object"
+            with self.store.open(record.sha256) as src, open(path, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            yield path
+
+    def store_file(self, key: str, options: ExtractOptions) -> StoredObject:
+        """Detect the type from content and put the bytes under their content key."""
+        record = self.record(key)
+        if record.state == "quarantined":
+            raise BadInput(record.error or "quarantined earlier")
+        if record.state == "failed":
+            log.info("reprocessing %s after an earlier failure: %s", key, record.error)
+            self.records.reopen(key)
+        with self.source(record) as path:
+            detection = detect(path, options)
+            location = self.store.put_file(path, record.sha256)
+        return StoredObject(key=key, sha256=record.sha256, size=record.size,
+                            kind=detection.kind.value, mime=detection.mime, location=location,
+                            reason=detection.reason)
+
+    def record_file(self, stored: StoredObject) -> Record:
+        """Write the record of a stored file (state ``stored``)."""
+        return self.records.advance(stored.key, "stored", type=stored.kind, mime=stored.mime,
+                                    location=stored.location)
+
+    def describe_file(self, key: str, options: ExtractOptions,
+                      timeout_s: float) -> tuple[Record, Description | None]:
+        """Extract text and facts in the bounded worker; skipped when already described."""
+        record = self.record(key)
+        if record.state in ("described", "done"):
+            return record, None
+        if record.type is None or record.mime is None:
+            raise FileprocError(f"{key!r} has not been stored yet")
+        detection = Detection(FileKind(record.type), record.mime)
+        with self.source(record) as path:
+            result = run_bounded(describe, path, detection, options, timeout_s=timeout_s,
+                                 what=f"describing {record.name!r}")
+        details = dict(result.details)
+        if result.thumbnail:
+            details["thumbnail"] = self.store.put_bytes(
+                f"thumbnails/{record.sha256[:2]}/{record.sha256}.png", result.thumbnail)
+        record = self.records.advance(key, "described", description=result.description,
+                                      text=result.text, details=details)
+        return record, result
+
+    def finalize_file(self, key: str) -> Finalized:
+        """Mark done, delete the uploads, then notify once per upload."""
+        record = self.record(key)
+        if record.state not in ("described", "done"):
+            raise FileprocError(f"{key!r} cannot be finalized in state {record.state!r}")
+        record = self.records.advance(key, "done")
+        deleted, notified = [], []
+        for upload in self.records.pending_uploads(key):
+            if uploads.delete_upload(self.upload_dir, upload):
+                deleted.append(upload.name)
+            if upload.duplicate:
+                self._notify(key, f"duplicate-{upload.id}",
+                             f"Duplicate {upload.name} of {record.name} ({record.type}) - "
+                             f"db: {record.uuid}, s3: {record.location}", notified)
+            self.records.set_upload_state(upload.id, "deleted")
+        self._notify(key, "processed", f"Processed {record.name} ({record.type}) - "
+                     f"db: {record.uuid}, s3: {record.location}", notified)
+        return Finalized(record=record, deleted=deleted, notified=notified)
+
+    def _notify(self, key: str, event: str, message: str, sent: list[str]) -> None:
+        if self.notifier.send_once(Notification(key, event, message), self.records):
+            sent.append(message)
+
+    def quarantine(self, key: str, reason: str) -> list[Path]:
+        """End a bad file in ``quarantined``, moving its uploads aside (never deleting them)."""
+        self.records.fail(key, reason, state="quarantined")
+        moved = []
+        for upload in self.records.pending_uploads(key):
+            target = uploads.quarantine_upload(self.upload_dir, self.quarantine_dir, upload)
+            if target is not None:
+                moved.append(target)
+            self.records.set_upload_state(upload.id, "quarantined")
+        record = self.records.get(key)
+        name = record.name if record else key
+        self._notify(key, "quarantined", f"Quarantined {name}: {reason}", [])
+        return moved
+
+    def fail(self, key: str, reason: str) -> None:
+        """End a file in ``failed`` (retries exhausted); its upload stays where it is."""
+        self.records.fail(key, reason, state="failed")

@@ -1,0 +1,121 @@
+"""The assets through Dagster's in-process ``materialize``, one partition at a time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from fileproc_dagster.definitions import ASSETS, build_resources
+from fileproc_dagster.defs.assets import stored_object
+from fileproc_dagster.defs.partitions import uploads_partitions
+from fileproc_dagster.records import RecordStore
+from fileproc_dagster.settings import Settings
+from fileproc_dagster.uploads import receive
+
+
+def _drop(settings: Settings, source: Path, instance: dg.DagsterInstance,
+          name: str | None = None) -> str:
+    shutil.copyfile(source, settings.upload_dir / (name or source.name))
+    key = receive(settings.upload_dir, name or source.name, RecordStore(settings.db_url)).key
+    instance.add_dynamic_partitions(uploads_partitions.name, [key])
+    return key
+
+
+def _outbox(settings: Settings) -> list[dict[str, str]]:
+    if not settings.outbox.exists():
+        return []
+    return [json.loads(line) for line in settings.outbox.read_text().splitlines()]
+
+
+def test_stored_object_alone(settings: Settings, samples: dict[str, Path]) -> None:
+    with dg.instance_for_test() as instance:
+        key = _drop(settings, samples["lending_policy"], instance)
+        result = dg.materialize([stored_object], partition_key=key, instance=instance,
+                                resources=build_resources(settings))
+        stored = result.output_for_node("stored_object")
+    assert stored.kind == "document" and stored.mime == "application/pdf"
+    assert Path(stored.location.removeprefix("file://")).read_bytes() == \
+        samples["lending_policy"].read_bytes()
+
+
+@pytest.mark.parametrize("sample,kind,words", [
+    ("notice_scan", "document", ["annual", "general", "meeting"]),
+    ("lending_policy", "document", ["borrow", "renewed"]),
+    ("hills_photo", "image", []),
+    ("delivery_message", "audio", ["delivery", "monday"]),
+])
+def test_whole_pipeline_then_rerun_is_idempotent(settings: Settings, samples: dict[str, Path],
+                                                sample: str, kind: str, words: list[str]) -> None:
+    with dg.instance_for_test() as instance:
+        key = _drop(settings, samples[sample], instance)
+        first = dg.materialize(ASSETS, partition_key=key, instance=instance,
+                               resources=build_resources(settings))
+        assert first.success
+        record = RecordStore(settings.db_url).get(key)
+        assert record is not None and (record.state, record.type) == ("done", kind)
+        assert all(w in (record.text or "").lower() for w in words), record.text
+        assert record.description and record.details
+        assert not (settings.upload_dir / samples[sample].name).exists()
+        # A second run (a retry, a re-execution from the UI) changes nothing and notifies nobody.
+        again = dg.materialize(ASSETS, partition_key=key, instance=instance,
+                               resources=build_resources(settings))
+        assert again.success
+        assert RecordStore(settings.db_url).get(key) == record
+        materializations = again.asset_materializations_for_node("file_description")
+        assert materializations[0].metadata["reused"].value is True
+    messages = [n["message"] for n in _outbox(settings)]
+    assert messages == [f"Processed {samples[sample].name} ({kind}) - db: {record.uuid}, "
+                        f"s3: {record.location}"]
+
+
+def test_bad_input_is_quarantined_not_retried(settings: Settings, tmp_path: Path) -> None:
+    empty = tmp_path / "upload.pdf"
+    empty.write_bytes(b"")
+    with dg.instance_for_test() as instance:
+        key = _drop(settings, empty, instance)
+        result = dg.materialize(ASSETS, partition_key=key, instance=instance,
+                                resources=build_resources(settings), raise_on_error=False)
+        assert not result.success
+        retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        assert retries == []
+    record = RecordStore(settings.db_url).get(key)
+    assert record is not None and record.state == "quarantined" and "empty" in (record.error or "")
+    assert (settings.quarantine_dir / key / "upload.pdf").exists()
+    assert not (settings.upload_dir / "upload.pdf").exists()
+
+
+def test_duplicate_content_is_described_once(settings: Settings, samples: dict[str, Path]) -> None:
+    with dg.instance_for_test() as instance:
+        key = _drop(settings, samples["lending_policy"], instance)
+        assert dg.materialize(ASSETS, partition_key=key, instance=instance,
+                              resources=build_resources(settings)).success
+        same = _drop(settings, samples["lending_policy"], instance, name="copy of policy.pdf")
+        assert same == key
+        rerun = dg.materialize(ASSETS, partition_key=key, instance=instance,
+                               resources=build_resources(settings))
+        assert rerun.output_for_node("stored_object").key == key
+        assert rerun.asset_materializations_for_node("file_description")[0] \
+            .metadata["reused"].value is True
+    assert not (settings.upload_dir / "copy of policy.pdf").exists()
+    assert [n["event"] for n in _outbox(settings)] == ["processed", "duplicate-2"]
+    assert len(RecordStore(settings.db_url).records()) == 1
+
+
+@pytest.mark.slow
+def test_extraction_timeout_stops_the_step(settings: Settings, samples: dict[str, Path]) -> None:
+    config = {"ops": {"file_description": {"config": {"timeout_s": 0.01}}}}
+    with dg.instance_for_test() as instance:
+        key = _drop(settings, samples["notice_scan"], instance)
+        result = dg.materialize(ASSETS, partition_key=key, instance=instance,
+                                resources=build_resources(settings), run_config=config,
+                                raise_on_error=False)
+    assert not result.success
+    failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    assert "timeout" in str(failure.event_specific_data)
+    record = RecordStore(settings.db_url).get(key)
+    assert record is not None and record.state == "failed" and "timeout" in (record.error or "")
+    assert (settings.upload_dir / samples["notice_scan"].name).exists()  # kept for a retry
