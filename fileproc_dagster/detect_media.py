@@ -1,0 +1,149 @@
+"""Content checks behind detection: pictures (page or photo?) and audio (does it decode?)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+from fileproc_dagster.errors import BadInput
+from fileproc_dagster.extract.images import (SAFE_FORMATS, decode_frame, is_animated,
+                                             open_image)
+from fileproc_dagster.extract.ocr import ocr_image
+from fileproc_dagster.kinds import Detection, ExtractOptions, FileKind
+
+log = logging.getLogger(__name__)
+
+PAGE_MIN_WORDS = 20  # confident OCR words that make a picture a page of text
+PAGE_CHECK_SIDE = 1000  # px: large enough for 10 pt print on A4, small enough to OCR fast
+# OCR a third of a page at a time and stop once it is plainly text; smaller pictures
+# (photos) need fewer, cheaper calls.
+_BAND_HEIGHT = PAGE_CHECK_SIDE // 3
+_MIN_PAGE_SIDE = 300
+_DARK_MEAN = 50  # mean grey level below which a picture is night sky, not paper
+_MAX_TRANSPARENT = 0.05
+_AUDIO_PROBE_PACKETS = 200
+Image.init()
+_PILLOW_MIMES = {Image.MIME[f] for f in SAFE_FORMATS if f in Image.MIME} | {
+    "image/x-ms-bmp", "image/x-portable-bitmap", "image/x-portable-greymap",
+    "image/x-portable-pixmap"}
+
+
+def probe_picture(path: Path, mime: str, options: ExtractOptions) -> Detection:
+    """A picture that decodes: a page of text (document) or anything else (image)."""
+    try:
+        with open_image(path, options.max_image_pixels) as image:
+            fmt = str(image.format)
+            frame = decode_frame(image, max_side=PAGE_CHECK_SIDE)
+            skip = _not_a_page(image, frame)
+    except BadInput as exc:
+        if exc.verdict != "unsupported":
+            raise
+        if mime in _PILLOW_MIMES:
+            raise BadInput(f"damaged {mime} picture: no readable header") from exc
+        raise BadInput(f"{mime} pictures are not supported", verdict="unsupported") from exc
+    if skip:
+        return Detection(FileKind.IMAGE, mime, f"{fmt} image ({skip}: no page check)")
+    started = time.monotonic()
+    words = page_words(frame, options)
+    seconds = time.monotonic() - started
+    log.debug("%s: %d confident words in %.2f s", path.name, words, seconds)
+    if words >= PAGE_MIN_WORDS:
+        return Detection(FileKind.DOCUMENT, mime,
+                         f"{fmt} page image, {words}+ confident words ({seconds:.1f} s check)")
+    return Detection(FileKind.IMAGE, mime, f"{fmt} image, {words} confident words: not a page")
+
+
+def page_words(frame: Image.Image, options: ExtractOptions) -> int:
+    """Confident words of a quick OCR pass, stopping once PAGE_MIN_WORDS are found."""
+    grey = _on_white(frame)
+    if max(grey.size) > PAGE_CHECK_SIDE:
+        grey.thumbnail((PAGE_CHECK_SIDE, PAGE_CHECK_SIDE), Image.Resampling.BILINEAR)
+    grey.info = {}  # the scan's dpi no longer applies to the reduced copy
+    deadline = time.monotonic() + options.ocr_timeout_s
+    bands = max(1, round(grey.height / _BAND_HEIGHT))
+    step = -(-grey.height // bands)
+    overlap = 20  # px: a text line cut by a band edge is read whole in one of the two bands
+    found = 0
+    for top in range(0, grey.height, step):
+        band = grey.crop((0, max(0, top - overlap), grey.width, min(grey.height, top + step)))
+        result = ocr_image(band, language=options.ocr_language, clean=False,
+                           timeout_s=max(deadline - time.monotonic(), 1.0))
+        found += result.confident_words
+        if found >= PAGE_MIN_WORDS:
+            break
+    return found
+
+
+def _not_a_page(image: Image.Image, frame: Image.Image) -> str:
+    """Why OCR is not worth trying on this picture ("" when it might be a page)."""
+    if is_animated(image):
+        return "animated"
+    if min(image.size) < _MIN_PAGE_SIDE:
+        return f"{image.width}x{image.height}, too small for a page"
+    if frame.mode == "RGBA":
+        alpha = np.asarray(frame.getchannel("A"))
+        if float((alpha < 128).mean()) > _MAX_TRANSPARENT:
+            return "transparent areas"
+    if float(np.asarray(frame.convert("L")).mean()) < _DARK_MEAN:
+        return "very dark"
+    return ""
+
+
+def _on_white(frame: Image.Image) -> Image.Image:
+    if frame.mode == "RGBA":
+        backdrop = Image.new("RGBA", frame.size, (255, 255, 255, 255))
+        return Image.alpha_composite(backdrop, frame).convert("L")
+    return frame.convert("L")
+
+
+def probe_audio(path: Path, mime: str) -> Detection:
+    """Audio must have a stream that decodes and lasts; video is refused."""
+    try:
+        # A file object, not a name: ffmpeg would read "proto:..." names as URLs.
+        with path.open("rb") as fh, av.open(fh, "r", metadata_errors="ignore") as container:
+            video = [s for s in container.streams.video
+                     if not s.disposition & av.stream.Disposition.attached_pic]
+            audio = list(container.streams.audio)
+            if video:
+                extra = "" if audio else " (and it has no audio track)"
+                raise BadInput(f"video is not supported{extra}", verdict="unsupported")
+            if not audio:
+                raise BadInput("no audio stream in the file")
+            stream = audio[0]
+            samples = _decoded_samples(container, stream)
+            duration = _duration(container, stream)
+            fmt = container.format.name.split(",")[0]
+            codec = stream.codec_context.name.removesuffix("float")  # ffmpeg's "mp3float"
+            rate = stream.codec_context.sample_rate
+    except av.FFmpegError as exc:
+        raise BadInput(f"audio does not decode: {exc}") from exc
+    if samples == 0:
+        raise BadInput("audio does not decode: no samples in the first packets")
+    if not duration or duration <= 0:
+        raise BadInput("audio has no duration")
+    kind_mime = mime if mime.startswith("audio/") else "audio/" + mime.split("/")[-1]
+    return Detection(FileKind.AUDIO, kind_mime,
+                     f"{fmt} audio ({codec}), {rate} Hz, {duration:.1f} s")
+
+
+def _decoded_samples(container: av.container.InputContainer, stream: av.AudioStream) -> int:
+    samples = 0
+    for count, packet in enumerate(container.demux(stream)):
+        for frame in packet.decode():
+            samples += frame.samples
+        if samples or count >= _AUDIO_PROBE_PACKETS:
+            break
+    return samples
+
+
+def _duration(container: av.container.InputContainer, stream: av.AudioStream) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return None

@@ -1,0 +1,185 @@
+"""Facts, text and a thumbnail for pictures, and the one safe way to open a picture.
+
+Example::
+
+    from pathlib import Path
+    from fileproc_dagster.extract.images import describe_image
+    from fileproc_dagster.kinds import ExtractOptions
+
+    desc = describe_image(Path("IMG_20180619_135726.jpg"), ExtractOptions())
+    print(desc.description)  # JPEG photo 600x400, Google Pixel 7, 2018-06-19 13:57, GPS ...
+    print(desc.details["exif"]["GPSLatitude"], desc.text)
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import re
+import struct
+import warnings
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from fileproc_dagster.errors import BadInput
+from fileproc_dagster.extract.image_facts import exif_facts, rgb_facts
+from fileproc_dagster.extract.picture_text import find_text
+from fileproc_dagster.kinds import Description, ExtractOptions
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL_SIDE = 256
+WORK_SIDE = 1600  # enough for text in a photo; bigger pictures are reduced before analysis
+# Formats with a pure decoder in Pillow; EPS (Ghostscript), WMF, MPEG and friends stay out.
+SAFE_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "AVIF", "ICO", "PPM",
+                "JPEG2000", "QOI", "PCX", "TGA", "SGI")
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error,
+                  zlib.error)
+_NOT_ANIMATION = ("TIFF", "MPO")  # several frames, but pages or stereo views, not motion
+
+
+def open_image(path: Path, max_pixels: int) -> Image.Image:
+    """Open ``path`` lazily, refusing decompression bombs from the header alone (BadInput)."""
+    try:
+        with warnings.catch_warnings():
+            # Our own limit below decides; Pillow's softer warning level is only noise here.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path, formats=SAFE_FORMATS)
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses far-too-large images itself, before our own (configurable) limit.
+        numbers = [int(n) for n in re.findall(r"(\d+) pixels", str(exc))]
+        pixels, limit = (numbers + [0, max_pixels])[:2]
+        raise BadInput(_bomb_reason(pixels, None, min(limit, max_pixels))) from exc
+    except UnidentifiedImageError as exc:
+        raise BadInput("not a picture format we can read", verdict="unsupported") from exc
+    except _DECODE_ERRORS as exc:
+        raise BadInput(f"picture header is damaged: {exc}") from exc
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise BadInput(_bomb_reason(width * height, (width, height), max_pixels))
+    if width == 0 or height == 0:
+        image.close()
+        raise BadInput(f"{image.format} image declares an empty size {width}x{height}")
+    return image
+
+
+def decode_frame(image: Image.Image, max_side: int = WORK_SIDE) -> Image.Image:
+    """Decode frame 1 into an L/RGB/RGBA copy at most ``max_side`` px; BadInput if damaged."""
+    if image.format in ("JPEG", "MPO") and max(image.size) > max_side:
+        # JPEG decodes straight at 1/2, 1/4 or 1/8 scale: a fraction of the time and memory.
+        scale = max_side / max(image.size)
+        image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+    try:
+        image.load()
+    except _DECODE_ERRORS as exc:
+        reason = f"{image.format} image is damaged: its pixels do not decode ({exc})"
+        raise BadInput(reason) from exc
+    frame = _eight_bit(image)
+    if max(frame.size) > max_side:
+        scale = max_side / max(frame.size)
+        size = (max(round(frame.width * scale), 1), max(round(frame.height * scale), 1))
+        frame = frame.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return frame
+
+
+def has_alpha(image: Image.Image) -> bool:
+    """Whether the picture carries transparency (an alpha channel or a transparent colour)."""
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
+def is_animated(image: Image.Image) -> bool:
+    """Whether the picture is an animation (GIF, APNG, WebP), not a multi-page scan."""
+    return getattr(image, "n_frames", 1) > 1 and image.format not in _NOT_ANIMATION
+
+
+def describe_image(path: Path, options: ExtractOptions) -> Description:
+    """Pillow facts, EXIF, colours, text in the picture and a PNG thumbnail of one image."""
+    with open_image(path, options.max_image_pixels) as image:
+        stored = image.size
+        details: dict[str, Any] = {
+            "width": stored[0], "height": stored[1], "format": image.format,
+            "mode": image.mode, "has_alpha": has_alpha(image),
+            "n_frames": getattr(image, "n_frames", 1), "animated": is_animated(image),
+        }
+        if details["animated"] and image.info.get("duration"):
+            details["frame_duration_ms"] = image.info["duration"]
+        frame = decode_frame(image)
+        exif = exif_facts(image)
+    orientation = exif.get("Orientation", 1)
+    turned = isinstance(orientation, int) and orientation in (5, 6, 7, 8)
+    details["display_width"], details["display_height"] = stored[::-1] if turned else stored
+    details.update(rgb_facts(frame))
+    details["exif"] = exif
+    upright = _upright(frame, orientation)
+    text = find_text(upright.convert("RGB"), language=options.ocr_language,
+                     timeout_s=options.ocr_timeout_s)
+    details["text_lines"] = len(text.splitlines()) if text else 0
+    return Description(description=_one_line(details, text), text=text, details=details,
+                       thumbnail=thumbnail_png(upright))
+
+
+def thumbnail_png(frame: Image.Image, side: int = THUMBNAIL_SIDE) -> bytes:
+    """PNG bytes of ``frame`` scaled to at most ``side`` px (already upright)."""
+    small = frame.copy()
+    small.thumbnail((side, side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    small.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _upright(frame: Image.Image, orientation: object) -> Image.Image:
+    if not isinstance(orientation, int) or orientation in (0, 1) or orientation > 8:
+        return frame
+    method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}[orientation]
+    return frame.transpose(method)
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """The decoded frame as L, RGB or RGBA (16-bit and float scans scaled, not clipped)."""
+    if image.mode in ("L", "RGB", "RGBA"):
+        return image
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        values = np.asarray(image, dtype=np.float64)
+        top = float(values.max()) if values.size else 0.0
+        scaled = values * (255.0 / top) if top > 255 else values
+        return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), mode="L")
+    if has_alpha(image):
+        return image.convert("RGBA")
+    return image.convert("L" if image.mode == "1" else "RGB")
+
+
+def _bomb_reason(pixels: int, size: tuple[int, int] | None, limit: int) -> str:
+    declared = f"{size[0]}x{size[1]} = " if size else ""
+    return (f"decompression bomb refused: the image declares {declared}{pixels:,} pixels, "
+            f"over the limit of {limit:,}")
+
+
+def _one_line(details: dict[str, Any], text: str) -> str:
+    exif = details["exif"]
+    camera = " ".join(str(exif[k]) for k in ("Make", "Model") if exif.get(k))
+    if exif.get("Make") and str(exif.get("Model", "")).startswith(str(exif["Make"])):
+        camera = str(exif["Model"])  # "Canon Canon EOS 80D" reads badly
+    noun = "animation" if details["animated"] else "photo" if camera else "image"
+    parts = [f"{details['format']} {noun} {details['width']}x{details['height']}"]
+    if details["animated"]:
+        parts[0] += f" ({details['n_frames']} frames)"
+    if camera:
+        parts.append(camera)
+    taken = str(exif.get("DateTimeOriginal") or exif.get("DateTime") or "")
+    if re.match(r"\d{4}:\d\d:\d\d \d\d:\d\d", taken):
+        parts.append(f"{taken[:10].replace(':', '-')} {taken[11:16]}")
+    if "GPSLatitude" in exif and "GPSLongitude" in exif:
+        parts.append(f"GPS {exif['GPSLatitude']:.5f},{exif['GPSLongitude']:.5f}")
+    if text:
+        snippet = " ".join(text.split())
+        parts.append(f'text "{snippet[:60]}{"..." if len(snippet) > 60 else ""}"')
+    return ", ".join(parts)
