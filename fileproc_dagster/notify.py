@@ -45,7 +45,8 @@ class Notifier:
         if not self.outbox.exists():
             return False
         with open(self.outbox, encoding="utf-8") as lines:
-            return any(json.loads(line).get("id") == notification_id for line in lines if line.strip())
+            return any(json.loads(line).get("id") == notification_id
+                       for line in lines if line.strip())
 
     def _append(self, notification: Notification) -> None:
         self.outbox.parent.mkdir(parents=True, exist_ok=True)

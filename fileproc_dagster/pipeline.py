@@ -129,7 +129,8 @@ class Pipeline:
         if record.state not in ("described", "done"):
             raise FileprocError(f"{key!r} cannot be finalized in state {record.state!r}")
         record = self.records.advance(key, "done")
-        deleted, notified = [], []
+        deleted: list[str] = []
+        notified: list[str] = []
         for upload in self.records.pending_uploads(key):
             if uploads.delete_upload(self.upload_dir, upload):
                 deleted.append(upload.name)

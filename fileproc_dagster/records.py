@@ -192,7 +192,8 @@ class RecordStore:
                     uploads.c.key == record_key)).scalar_one()
                 upload_id = conn.execute(uploads.insert().values(
                     key=record_key, name=name, size=size, mtime_ns=mtime_ns, state="pending",
-                    duplicate=first is not None, received_at=_now())).inserted_primary_key[0]
+                    duplicate=first is not None, received_at=_now()).returning(uploads.c.id)
+                ).scalar_one()
             duplicate = conn.execute(sa.select(uploads.c.duplicate).where(
                 uploads.c.id == upload_id)).scalar_one()
         return Received(key=record_key, upload_id=int(upload_id), duplicate=bool(duplicate))

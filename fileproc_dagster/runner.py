@@ -20,6 +20,9 @@ from fileproc_dagster.records import Record, RecordStore
 from fileproc_dagster.settings import Settings
 
 
+PARTITIONS = "uploads"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """The result of processing one path."""
@@ -64,7 +67,6 @@ def process_paths(settings: Settings, paths: Sequence[Path],
             print(outcome.summary())
     """
     from fileproc_dagster.definitions import ASSETS, build_resources
-    from fileproc_dagster.defs.partitions import uploads_partitions
 
     settings.ensure_dirs()
     instance = instance or configured_instance(settings)
@@ -77,7 +79,7 @@ def process_paths(settings: Settings, paths: Sequence[Path],
         except OSError as exc:
             yield Outcome(path, None, False, None, f"cannot read {path}: {exc.strerror or exc}")
             continue
-        instance.add_dynamic_partitions(uploads_partitions.name, [received.key])
+        instance.add_dynamic_partitions(PARTITIONS, [received.key])
         dg.materialize(ASSETS, partition_key=received.key, instance=instance,
                        resources=resources, run_config=run_config, raise_on_error=False,
                        tags={"fileproc/source": "process"})

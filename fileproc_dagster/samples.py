@@ -111,7 +111,8 @@ def make_all(directory: Path) -> list[Path]:
     """All four samples in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     return [make_scan(directory / "notice_scan.png"), make_pdf(directory / "lending_policy.pdf"),
-            make_photo(directory / "hills_photo.jpg"), make_speech(directory / "delivery_message.wav")]
+            make_photo(directory / "hills_photo.jpg"),
+            make_speech(directory / "delivery_message.wav")]
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 

@@ -22,7 +22,7 @@ GROUP = "fileproc"
 SNIPPET = 500
 
 
-class StepConfig(dg.Config):  # type: ignore[misc]
+class StepConfig(dg.Config):
     """Per-run settings of a short step."""
 
     timeout_s: float = Field(default=120.0, description="Stop the step after this many seconds.")
@@ -33,11 +33,12 @@ class WhisperBackend(Enum):
     openai_whisper = "openai-whisper"
 
 
-class DescribeConfig(dg.Config):  # type: ignore[misc]
+class DescribeConfig(dg.Config):
     """Per-run settings of the extraction; empty fields fall back to the extractor resource."""
 
     timeout_s: float = Field(default=900.0, description="Stop the extraction after this long.")
-    ocr_language: str | None = Field(default=None, description="Tesseract language(s), e.g. eng+deu.")
+    ocr_language: str | None = Field(
+        default=None, description="Tesseract language(s), e.g. eng+deu.")
     whisper_backend: WhisperBackend | None = Field(
         default=None, description="Transcription backend.")
     whisper_model: str | None = Field(
@@ -132,7 +133,8 @@ def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
     }
     if result is not None and result.thumbnail:
         encoded = base64.b64encode(result.thumbnail).decode()
-        metadata["thumbnail"] = dg.MetadataValue.md(f"![thumbnail](data:image/png;base64,{encoded})")
+        metadata["thumbnail"] = dg.MetadataValue.md(
+            f"![thumbnail](data:image/png;base64,{encoded})")
     return dg.MaterializeResult(metadata=metadata, check_results=[_has_text(record)])
 
 

@@ -18,14 +18,14 @@ def _record_store(url: str) -> RecordStore:
     return RecordStore(url)
 
 
-class UploadsResource(dg.ConfigurableResource):  # type: ignore[misc]
+class UploadsResource(dg.ConfigurableResource):
     """The watched upload directory and the quarantine directory for bad files."""
 
     upload_dir: str
     quarantine_dir: str
 
 
-class ObjectStoreResource(dg.ConfigurableResource):  # type: ignore[misc]
+class ObjectStoreResource(dg.ConfigurableResource):
     """Where stored objects live; local directory or S3, with the same methods."""
 
     def store(self) -> ObjectStore:
@@ -41,7 +41,7 @@ class LocalObjectStoreResource(ObjectStoreResource):
         return LocalObjectStore(Path(self.root))
 
 
-class RecordsResource(dg.ConfigurableResource):  # type: ignore[misc]
+class RecordsResource(dg.ConfigurableResource):
     """The records database (SQLite file or PostgreSQL URL)."""
 
     url: str
@@ -50,7 +50,7 @@ class RecordsResource(dg.ConfigurableResource):  # type: ignore[misc]
         return _record_store(self.url)
 
 
-class NotifierResource(dg.ConfigurableResource):  # type: ignore[misc]
+class NotifierResource(dg.ConfigurableResource):
     """The JSON-lines outbox plus optional Apprise target URLs (secrets: set via EnvVar)."""
 
     outbox: str
@@ -60,7 +60,7 @@ class NotifierResource(dg.ConfigurableResource):  # type: ignore[misc]
         return Notifier(Path(self.outbox), self.urls.split())
 
 
-class ExtractorResource(dg.ConfigurableResource):  # type: ignore[misc]
+class ExtractorResource(dg.ConfigurableResource):
     """Defaults of the extractors; a run's config can override each of them."""
 
     ocr_language: str = "eng"
@@ -73,7 +73,7 @@ class ExtractorResource(dg.ConfigurableResource):  # type: ignore[misc]
     def options(self, **overrides: object) -> ExtractOptions:
         values = {k: getattr(self, k) for k in ExtractOptions.__dataclass_fields__}
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return ExtractOptions(**values)  # type: ignore[arg-type]
+        return ExtractOptions(**values)
 
 
 def pipeline(uploads: UploadsResource, object_store: ObjectStoreResource,

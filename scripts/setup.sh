@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up everything fileproc_dagster needs on a Debian/Ubuntu machine with Python 3.11+:
+# system packages (tesseract, ffmpeg, espeak-ng, libmagic) where missing, and a virtualenv
+# in .venv with the package and its development extras.
+# FILEPROC_WITH_OPENAI_WHISPER=1 also installs the optional openai-whisper backend (CPU torch).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng ffmpeg espeak-ng libmagic1 fonts-dejavu-core)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[dev]"
+if [ "${FILEPROC_WITH_OPENAI_WHISPER:-0}" = "1" ]; then
+  .venv/bin/python -m pip install -q -e ".[dev,openai-whisper]"
+fi
+echo "setup done: $(.venv/bin/python --version), $(tesseract --version 2>&1 | head -1)"

@@ -1,0 +1,123 @@
+"""End to end through the real Dagster daemon: files dropped into the upload directory end as
+done records (or quarantined with a reason), uploads removed, one notification each."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fileproc_dagster.instance import prepare_dagster_home
+from fileproc_dagster.records import Record, RecordStore
+from fileproc_dagster.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+# A mix of kinds, a hostile name, a duplicate and bad inputs.
+CORPUS_MIX = {
+    "letter_8781.png": "document", "returns_policy.pdf": "document",
+    "garden_committee_notes.txt": "document", "council_minutes.docx": "document",
+    "IMG_20180619_135726.jpg": "image", "a;rm -rf x$(id).png": "image",
+    "recording_4960.wav": "audio", "silence_2564.wav": "audio",
+    "upload.pdf": "quarantined", "holiday_7692.png": "quarantined",
+    "archive_4631.zip": "quarantined",
+}
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+@pytest.fixture()
+def daemon(settings: Settings) -> Iterator[Settings]:
+    """``dagster-daemon run`` on a temporary DAGSTER_HOME, sensor ticking every second."""
+    prepare_dagster_home(settings.dagster_home)
+    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home),
+           "FILEPROC_HOME": str(settings.home), "FILEPROC_SENSOR_INTERVAL_S": "1"}
+    with open(settings.home / "daemon.log", "wb") as log:
+        process = subprocess.Popen(
+            [_bin("dagster-daemon"), "run", "-m", "fileproc_dagster.definitions"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield settings
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def _wait_for(records: RecordStore, count: int, timeout_s: float,
+              log: Path) -> list[Record]:
+    deadline = time.monotonic() + timeout_s
+    finished: list[Record] = []
+    while time.monotonic() < deadline:
+        finished = [r for r in records.records() if r.state in ("done", "quarantined", "failed")]
+        if len(finished) >= count:
+            return finished
+        time.sleep(1)
+    states = Counter(r.state for r in records.records())
+    tail = log.read_text(errors="replace")[-4000:]
+    pytest.fail(f"only {len(finished)}/{count} files finished in {timeout_s:.0f} s: "
+                f"{states}\n{tail}")
+
+
+def _outbox(settings: Settings) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in settings.outbox.read_text().splitlines()]
+
+
+def test_dropped_files_are_processed_by_the_daemon(daemon: Settings, corpus: Path) -> None:
+    settings = daemon
+    started = time.monotonic()
+    for name in CORPUS_MIX:
+        shutil.copyfile(corpus / name, settings.upload_dir / name)
+    records = RecordStore(settings.db_url)
+    finished = _wait_for(records, len(CORPUS_MIX), 900, settings.home / "daemon.log")
+    elapsed = time.monotonic() - started
+    by_name = {r.name: r for r in finished}
+    for name, expected in CORPUS_MIX.items():
+        record = by_name[name]
+        if expected == "quarantined":
+            assert record.state == "quarantined" and record.error, record
+            assert (settings.quarantine_dir / record.key / name).exists()
+        else:
+            assert (record.state, record.type) == ("done", expected), record
+    assert len(records.records()) == len(CORPUS_MIX)
+    # The same bytes as the letter again, under another name: mapped to the existing record,
+    # not described again, reported as a duplicate; then nothing is left in the upload directory.
+    shutil.copyfile(corpus / "letter_8781.png", settings.upload_dir / "letter copy.png")
+    deadline = time.monotonic() + 120
+    while os.listdir(settings.upload_dir) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert os.listdir(settings.upload_dir) == []
+    events = Counter((n["key"], n["event"]) for n in _outbox(settings))
+    assert all(count == 1 for count in events.values()), events
+    done = [r for r in finished if r.state == "done"]
+    assert {k for k, e in events if e == "processed"} == {r.key for r in done}
+    assert sum(1 for _, e in events if e.startswith("duplicate-")) == 1
+    assert len(records.records()) == len(CORPUS_MIX)
+    print(f"\n{len(CORPUS_MIX)} files through the daemon in {elapsed:.1f} s "
+          f"({elapsed / len(CORPUS_MIX):.1f} s per file)")
+
+
+def test_own_samples_through_the_daemon(daemon: Settings, samples: dict[str, Path]) -> None:
+    """The README demo's files, which need no corpus."""
+    settings = daemon
+    for path in samples.values():
+        shutil.copyfile(path, settings.upload_dir / path.name)
+    finished = _wait_for(RecordStore(settings.db_url), len(samples), 600,
+                         settings.home / "daemon.log")
+    assert sorted((r.type, r.state) for r in finished) == [
+        ("audio", "done"), ("document", "done"), ("document", "done"), ("image", "done")]
+    assert len(_outbox(settings)) == len(samples)
