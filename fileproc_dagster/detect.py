@@ -22,15 +22,14 @@ import zipfile
 from pathlib import Path
 
 import magic
-import pypdfium2 as pdfium
 
 from fileproc_dagster.detect_media import probe_audio, probe_picture
 from fileproc_dagster.errors import BadInput
+from fileproc_dagster.extract.documents import DOCX_MIME, open_pdf
 from fileproc_dagster.kinds import Detection, ExtractOptions, FileKind
 
 log = logging.getLogger(__name__)
 
-DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _ZIP_MIMES = {"application/zip", "application/x-zip-compressed", "application/x-zip", DOCX_MIME,
               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
               "application/vnd.openxmlformats-officedocument.presentationml.presentation"}
@@ -48,7 +47,6 @@ _UNSUPPORTED = {
         "application/gzip", "application/x-tar", "application/x-7z-compressed",
         "application/x-rar", "application/vnd.rar", "application/x-bzip2", "application/x-xz")},
 }
-_PDFIUM_PASSWORD = 4  # FPDF_ERR_PASSWORD
 
 
 def detect(path: Path, options: ExtractOptions | None = None) -> Detection:
@@ -87,13 +85,7 @@ def _by_mime(path: Path, mime: str, options: ExtractOptions) -> Detection:
 
 def _pdf(path: Path) -> Detection:
     """A PDF must open and have pages: damaged and password-protected ones stop here."""
-    try:
-        pdf = pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as exc:
-        if getattr(exc, "err_code", None) == _PDFIUM_PASSWORD:
-            raise BadInput("encrypted PDF: a password is needed to open it",
-                           verdict="unsupported") from exc
-        raise BadInput(f"damaged PDF: it does not open ({exc})") from exc
+    pdf = open_pdf(path)
     try:
         pages = len(pdf)
     finally:

@@ -139,14 +139,19 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _read_pdf(path: Path, options: ExtractOptions) -> _Read:
+def open_pdf(path: Path) -> pdfium.PdfDocument:
+    """Open a PDF; damaged and password-protected ones raise BadInput with the reason."""
     try:
-        document = pdfium.PdfDocument(path)
+        return pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
         if getattr(exc, "err_code", None) == _PDF_PASSWORD_ERROR:
             raise BadInput("encrypted PDF: a password is needed to read it",
                            verdict="unsupported") from exc
         raise BadInput(f"not a readable PDF (damaged or truncated): {exc}") from exc
+
+
+def _read_pdf(path: Path, options: ExtractOptions) -> _Read:
+    document = open_pdf(path)
     try:
         count = len(document)
         if count == 0:
