@@ -73,6 +73,41 @@ def cmd_records(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _quoted(text: str) -> str:
+    """A name in quotes, control characters escaped and undecodable bytes shown as U+FFFD."""
+    return json.dumps(os.fsencode(text).decode("utf-8", "replace"), ensure_ascii=False)
+
+
+def cmd_release(settings: Settings, args: argparse.Namespace) -> int:
+    """Move quarantined files back into the upload directory and reopen their records."""
+    from fileproc_dagster.errors import FileprocError
+    from fileproc_dagster.quarantine import release
+    from fileproc_dagster.records import RecordStore
+
+    settings.ensure_dirs()
+    records = RecordStore(settings.db_url)
+    problems = 0
+    for key in args.keys:
+        try:
+            released = release(settings.upload_dir, settings.quarantine_dir, key, records)
+        except FileprocError as exc:
+            print(f"{key}: {exc}", file=sys.stderr)
+            problems += 1
+            continue
+        problems += len(released.kept) + (not released.moved)
+        if args.json:
+            print(json.dumps({"key": key, "state": released.state,
+                              "moved": [str(p) for p in released.moved],
+                              "kept": released.kept}))
+            continue
+        # Names are quoted: a hostile name cannot pass for another line of output.
+        for path in released.moved:
+            print(f"released {key} ({released.state}): {_quoted(str(path))}")
+        for name, why in released.kept.items():
+            print(f"kept {key}: {_quoted(name)}: {why}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fileproc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -88,11 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     records = sub.add_parser("records", help="list the records, newest first")
     records.add_argument("--json", action="store_true")
     records.add_argument("--limit", type=int, default=None)
+    release = sub.add_parser(
+        "release", help="move quarantined files back for another try (by partition key)")
+    release.add_argument("--json", action="store_true", help="one JSON object per key")
+    release.add_argument("keys", nargs="+", metavar="KEY")
     return parser
 
 
 COMMANDS = {"init": cmd_init, "dev": cmd_dev, "upload": cmd_upload, "process": cmd_process,
-            "records": cmd_records}
+            "records": cmd_records, "release": cmd_release}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

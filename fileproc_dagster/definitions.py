@@ -7,8 +7,9 @@ import dagster as dg
 from fileproc_dagster.defs.assets import (file_description, file_record, processed_file,
                                           stored_object)
 from fileproc_dagster.defs.jobs import process_file
-from fileproc_dagster.defs.resources import (ExtractorResource, LocalObjectStoreResource,
-                                             NotifierResource, RecordsResource, UploadsResource)
+from fileproc_dagster.defs.resources import (BatchingResource, ExtractorResource,
+                                             LocalObjectStoreResource, NotifierResource,
+                                             RecordsResource, UploadsResource)
 from fileproc_dagster.defs.sensors import build_upload_sensor
 from fileproc_dagster.settings import Settings
 
@@ -26,6 +27,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             outbox=str(settings.outbox),
             urls=dg.EnvVar("FILEPROC_NOTIFY_URLS") if settings.notify_urls else ""),
         "extractor": ExtractorResource(),
+        "batching": BatchingResource(max_batch=settings.max_batch,
+                                     parallel_runs=settings.parallel_runs),
     }
 
 

@@ -30,3 +30,11 @@ class StepTimeout(TransientError):
 
 class LostUpload(FileprocError):
     """The upload vanished before its bytes were stored: nothing to retry, the record fails."""
+
+
+class MemoryLimit(BadInput):
+    """Describing the file needed more memory than the extraction worker may use.
+
+    Permanent for that file under that limit: it is quarantined, and can be released for
+    another try once the limit is raised.
+    """

@@ -91,17 +91,25 @@ class Pipeline:
         if record.state == "failed":
             log.info("reprocessing %s after an earlier failure: %s", key, record.error)
             self.records.reopen(key)
+        elif record.type and record.mime and record.location and self.store.exists(record.sha256):
+            return StoredObject(key=key, sha256=record.sha256, size=record.size,
+                                kind=record.type, mime=record.mime, location=record.location,
+                                reason="stored earlier")
         with self.source(record) as path:
             detection = detect(path, options)
             location = self.store.put_file(path, record.sha256)
+        self.records.set_object(key, type=detection.kind.value, mime=detection.mime,
+                                location=location)
         return StoredObject(key=key, sha256=record.sha256, size=record.size,
                             kind=detection.kind.value, mime=detection.mime, location=location,
                             reason=detection.reason)
 
-    def record_file(self, stored: StoredObject) -> Record:
-        """Write the record of a stored file (state ``stored``)."""
-        return self.records.advance(stored.key, "stored", type=stored.kind, mime=stored.mime,
-                                    location=stored.location)
+    def record_file(self, key: str) -> Record:
+        """Mark the record of a stored file complete (state ``stored``)."""
+        record = self.record(key)
+        if not (record.type and record.location and self.store.exists(record.sha256)):
+            raise FileprocError(f"{key!r} has no stored object yet")
+        return self.records.advance(key, "stored")
 
     def describe_file(self, key: str, options: ExtractOptions,
                       timeout_s: float) -> tuple[Record, Description | None]:

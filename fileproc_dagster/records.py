@@ -41,6 +41,9 @@ files = sa.Table(
     sa.Column("text", sa.Text),
     sa.Column("details", sa.JSON),
     sa.Column("error", sa.Text),
+    # Set when a file failed inside a multi-file run, whose Dagster status cannot show it:
+    # the sensor then requests a run of that partition alone, which reports the failure.
+    sa.Column("verdict_pending", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -52,9 +55,12 @@ uploads = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("mtime_ns", sa.BigInteger, nullable=False),
-    # pending -> deleted (after done) | quarantined (bad input) | gone (vanished or replaced)
+    # pending -> deleted (after done) | quarantined (bad input) | gone (vanished or replaced);
+    # quarantined -> released (moved back for another try, which registers a new upload)
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("duplicate", sa.Boolean, nullable=False, default=False),
+    # "sensor" uploads get runs from the sensor; "process" ones are run in-process by the CLI.
+    sa.Column("origin", sa.String(16), nullable=False, default="sensor"),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("name", "size", "mtime_ns", name="uq_upload_identity"),
 )
@@ -106,6 +112,7 @@ class Upload:
     mtime_ns: int
     state: str
     duplicate: bool
+    origin: str = "sensor"
 
 
 @dataclass(frozen=True)
@@ -165,15 +172,17 @@ class RecordStore:
 
     # -- intake -----------------------------------------------------------------------------
 
-    def receive(self, key: str, name: str, sha256: str, size: int, mtime_ns: int) -> Received:
+    def receive(self, key: str, name: str, sha256: str, size: int, mtime_ns: int,
+                origin: str = "sensor") -> Received:
         """Register an upload; identical content maps to the record that already has it."""
         try:
-            return self._receive(key, name, sha256, size, mtime_ns)
+            return self._receive(key, name, sha256, size, mtime_ns, origin)
         except sa.exc.IntegrityError:
             # Another process registered the same content or upload first: now we see it.
-            return self._receive(key, name, sha256, size, mtime_ns)
+            return self._receive(key, name, sha256, size, mtime_ns, origin)
 
-    def _receive(self, key: str, name: str, sha256: str, size: int, mtime_ns: int) -> Received:
+    def _receive(self, key: str, name: str, sha256: str, size: int, mtime_ns: int,
+                 origin: str) -> Received:
         with self._tx() as conn:
             existing = conn.execute(
                 sa.select(files.c.key).where(files.c.sha256 == sha256)).scalar_one_or_none()
@@ -187,12 +196,14 @@ class RecordStore:
                 uploads.c.name == name, uploads.c.size == size,
                 uploads.c.mtime_ns == mtime_ns)).scalar_one_or_none()
             if upload_id is None:
-                # A duplicate is an upload of content that an earlier upload already brought.
+                # A duplicate is an upload of content that an earlier upload already brought;
+                # a file released from quarantine is its own upload's second try, not one.
                 first = conn.execute(sa.select(sa.func.min(uploads.c.id)).where(
-                    uploads.c.key == record_key)).scalar_one()
+                    uploads.c.key == record_key, uploads.c.state != "released")).scalar_one()
                 upload_id = conn.execute(uploads.insert().values(
                     key=record_key, name=name, size=size, mtime_ns=mtime_ns, state="pending",
-                    duplicate=first is not None, received_at=_now()).returning(uploads.c.id)
+                    duplicate=first is not None, origin=origin, received_at=_now()
+                ).returning(uploads.c.id)
                 ).scalar_one()
             duplicate = conn.execute(sa.select(uploads.c.duplicate).where(
                 uploads.c.id == upload_id)).scalar_one()
@@ -210,6 +221,44 @@ class RecordStore:
             rows = conn.execute(sa.select(uploads).where(
                 uploads.c.key == key, uploads.c.state == "pending").order_by(uploads.c.id))
             return [_load(Upload, row) for row in rows]
+
+    def unrequested_uploads(self, after_id: int) -> list[Upload]:
+        """Sensor uploads registered after ``after_id`` and still pending, oldest first."""
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(uploads).where(
+                uploads.c.id > after_id, uploads.c.state == "pending",
+                uploads.c.origin == "sensor").order_by(uploads.c.id))
+            return [_load(Upload, row) for row in rows]
+
+    def refuse(self, key: str, name: str, digest: str, size: int, mtime_ns: int, reason: str,
+               details: dict[str, Any]) -> Record:
+        """Record an entry refused unread: quarantined from the start, keyed by its identity."""
+        try:
+            with self._tx() as conn:
+                if conn.execute(sa.select(files.c.key).where(files.c.key == key)).first() is None:
+                    now = _now()
+                    conn.execute(files.insert().values(
+                        key=key, uuid=str(uuid.uuid4()), name=name, size=size, sha256=digest,
+                        state="quarantined", error=reason, details=details, created_at=now,
+                        updated_at=now))
+                    if conn.execute(sa.select(uploads.c.id).where(
+                            uploads.c.name == name, uploads.c.size == size,
+                            uploads.c.mtime_ns == mtime_ns)).first() is None:
+                        conn.execute(uploads.insert().values(
+                            key=key, name=name, size=size, mtime_ns=mtime_ns,
+                            state="quarantined", duplicate=False, received_at=now))
+        except sa.exc.IntegrityError:
+            pass  # another tick recorded the same refusal first
+        record = self.get(key)
+        assert record is not None
+        return record
+
+    def release_uploads(self, key: str) -> None:
+        """Mark a record's quarantined uploads as released (moved back for another try)."""
+        with self._tx() as conn:
+            conn.execute(uploads.update().where(uploads.c.key == key,
+                                                uploads.c.state == "quarantined")
+                         .values(state="released"))
 
     def set_upload_state(self, upload_id: int, state: str) -> None:
         with self._tx() as conn:
@@ -243,6 +292,28 @@ class RecordStore:
         record = self.get(key)
         assert record is not None
         return record
+
+    def set_object(self, key: str, *, type: str, mime: str, location: str) -> None:
+        """Note what the stored object is and where, before the record is marked stored."""
+        with self._tx() as conn:
+            conn.execute(files.update().where(files.c.key == key, files.c.state == "received")
+                         .values(type=type, mime=mime, location=location, updated_at=_now()))
+
+    def flag_verdicts(self, keys: list[str]) -> None:
+        """Ask for single-partition runs that report these files' failures in Dagster."""
+        if keys:
+            with self._tx() as conn:
+                conn.execute(files.update().where(files.c.key.in_(keys))
+                             .values(verdict_pending=True))
+
+    def take_verdicts(self) -> list[Record]:
+        """Failed records waiting for their single-partition run; the flags are cleared."""
+        with self._tx() as conn:
+            rows = list(conn.execute(sa.select(files).where(files.c.verdict_pending)))
+            if rows:
+                conn.execute(files.update().where(files.c.key.in_([r.key for r in rows]))
+                             .values(verdict_pending=False))
+        return [_load(Record, row) for row in rows]
 
     def fail(self, key: str, reason: str, *, state: str = "failed") -> None:
         """End a record in ``failed`` or ``quarantined`` with a human-readable reason."""

@@ -6,7 +6,9 @@ configured instance, so every run shows up in the UI like a sensor-driven one.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +16,10 @@ from typing import Any
 
 import dagster as dg
 
-from fileproc_dagster import uploads
+from fileproc_dagster import limits, quarantine, uploads
+from fileproc_dagster.errors import BadInput
 from fileproc_dagster.instance import prepare_dagster_home
-from fileproc_dagster.records import Record, RecordStore
+from fileproc_dagster.records import Received, Record, RecordStore
 from fileproc_dagster.settings import Settings
 
 
@@ -55,6 +58,21 @@ def configured_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
+def _admit(settings: Settings, path: Path, records: RecordStore) -> Received | Record:
+    """Copy one file into the upload directory and register it, or refuse it unread."""
+    info = os.stat(path)  # the user named this path: a link given here is followed
+    if stat.S_ISREG(info.st_mode) and info.st_size > settings.max_upload_bytes:
+        # Refused before a byte is read; the user's own file stays where it is.
+        return quarantine.record_refusal(records, path.name, info,
+                                         max_bytes=settings.max_upload_bytes)
+    copied = uploads.copy_into(path, settings.upload_dir)
+    admitted = quarantine.admit(settings.upload_dir, settings.quarantine_dir, copied.name,
+                                records, max_bytes=settings.max_upload_bytes, origin="process")
+    if admitted is None:
+        raise FileNotFoundError(errno.ENOENT, "the copy vanished from the upload directory")
+    return admitted
+
+
 def process_paths(settings: Settings, paths: Sequence[Path],
                   instance: dg.DagsterInstance | None = None,
                   run_config: dict[str, Any] | None = None) -> Iterator[Outcome]:
@@ -69,15 +87,19 @@ def process_paths(settings: Settings, paths: Sequence[Path],
     from fileproc_dagster.definitions import ASSETS, build_resources
 
     settings.ensure_dirs()
+    limits.set_memory_limit(settings.worker_memory_bytes)
     instance = instance or configured_instance(settings)
     records = RecordStore(settings.db_url)
     resources = build_resources(settings)
     for path in paths:
         try:
-            copied = uploads.copy_into(path, settings.upload_dir)
-            received = uploads.receive(settings.upload_dir, copied.name, records)
-        except OSError as exc:
-            yield Outcome(path, None, False, None, f"cannot read {path}: {exc.strerror or exc}")
+            received = _admit(settings, path, records)
+        except (OSError, BadInput) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            yield Outcome(path, None, False, None, f"cannot read {path}: {reason}")
+            continue
+        if isinstance(received, Record):  # refused unread, quarantined at the door
+            yield Outcome(path, received.key, False, received)
             continue
         instance.add_dynamic_partitions(PARTITIONS, [received.key])
         dg.materialize(ASSETS, partition_key=received.key, instance=instance,

@@ -11,6 +11,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from fileproc_dagster.limits import DEFAULT_MEMORY_BYTES as DEFAULT_WORKER_MEMORY_BYTES
+
+# Files above this are refused unread (quarantined with a reason); FILEPROC_MAX_UPLOAD_BYTES.
+DEFAULT_MAX_UPLOAD_BYTES = 512 * 2**20
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_size(text: str | None, default: int) -> int:
+    """Bytes from ``"536870912"``, ``"512M"``, ``"512MiB"`` or ``"2G"`` (binary units)."""
+    if not text or not text.strip():
+        return default
+    cleaned = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (cleaned[:-1], cleaned[-1]) if cleaned[-1:] in _UNITS else (cleaned, "")
+    try:
+        value = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ValueError(f"not a size: {text!r} (e.g. 536870912, 512M or 2G)") from None
+    if value < 0:
+        raise ValueError(f"a size cannot be negative: {text!r}")
+    return int(value)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -25,6 +46,10 @@ class Settings:
     db_url: str
     sensor_interval_s: int = 3
     notify_urls: str = ""
+    max_batch: int = 50
+    parallel_runs: int = 2
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    worker_memory_bytes: int = DEFAULT_WORKER_MEMORY_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +70,12 @@ class Settings:
             db_url=env.get("FILEPROC_DB_URL") or f"sqlite:///{home / 'records.db'}",
             sensor_interval_s=int(env.get("FILEPROC_SENSOR_INTERVAL_S") or 3),
             notify_urls=env.get("FILEPROC_NOTIFY_URLS", ""),
+            max_batch=int(env.get("FILEPROC_MAX_BATCH") or 50),
+            parallel_runs=int(env.get("FILEPROC_PARALLEL_RUNS") or 2),
+            max_upload_bytes=parse_size(env.get("FILEPROC_MAX_UPLOAD_BYTES"),
+                                        DEFAULT_MAX_UPLOAD_BYTES),
+            worker_memory_bytes=parse_size(env.get("FILEPROC_WORKER_MEMORY_BYTES"),
+                                           DEFAULT_WORKER_MEMORY_BYTES),
         )
 
     def ensure_dirs(self) -> None:

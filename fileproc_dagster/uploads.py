@@ -6,6 +6,8 @@ upload or quarantine directory, never passed to a shell, and never put into SQL 
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import logging
 import os
 import re
@@ -19,12 +21,12 @@ from pathlib import Path
 
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.records import Received, RecordStore, Upload
-from fileproc_dagster.store import sha256_of
 
 log = logging.getLogger(__name__)
 
 TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", ".swp", "~")
 KEY_STEM_CHARS = 40
+NAME_MAX_BYTES = 255  # one path component on the usual Linux filesystems
 
 # name -> (size, mtime_ns): one observation of a file in the upload directory.
 Observation = tuple[int, int]
@@ -51,6 +53,22 @@ def list_uploads(upload_dir: Path) -> dict[str, Observation]:
                 listing[entry.name] = (info.st_size, info.st_mtime_ns)
             elif stat.S_ISLNK(info.st_mode):
                 log.warning("ignoring symlink in the upload directory: %r", entry.name)
+    return listing
+
+
+def list_entries(upload_dir: Path) -> dict[str, Observation]:
+    """Everything the sensor must look at: regular files, and the symlinks, directories and
+    other entries that are refused (quarantined unread) once they stop changing."""
+    listing: dict[str, Observation] = {}
+    with os.scandir(upload_dir) as entries:
+        for entry in entries:
+            if is_temporary(entry.name):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            listing[entry.name] = (info.st_size, info.st_mtime_ns)
     return listing
 
 
@@ -97,15 +115,29 @@ def upload_path(upload_dir: Path, name: str) -> Path:
     return upload_dir / name
 
 
-def receive(upload_dir: Path, name: str, records: RecordStore) -> Received:
+def receive(upload_dir: Path, name: str, records: RecordStore,
+            origin: str = "sensor") -> Received:
     """Register one stable upload: hash it, derive its key and map it to its record."""
     path = upload_path(upload_dir, name)
-    info = os.lstat(path)
-    if not stat.S_ISREG(info.st_mode):
+    if not stat.S_ISREG(os.lstat(path).st_mode):
         raise BadInput(f"not a regular file: {name!r}", verdict="unsupported")
-    sha256 = sha256_of(path)
+    if not is_storable_name(name):
+        raise BadInput(f"file name is not valid UTF-8: {name!r}", verdict="unsupported")
+    # Opened without following links and checked again: a name swapped for a symlink or a
+    # FIFO since the listing is refused, never followed or blocked on.
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise BadInput(f"not a regular file: {name!r}", verdict="unsupported") from exc
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInput(f"not a regular file: {name!r}", verdict="unsupported")
+        sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
     return records.receive(partition_key(name, sha256), name, sha256, info.st_size,
-                           info.st_mtime_ns)
+                           info.st_mtime_ns, origin)
 
 
 def is_same_upload(upload_dir: Path, upload: Upload) -> bool:
@@ -127,13 +159,76 @@ def delete_upload(upload_dir: Path, upload: Upload) -> bool:
 
 
 def quarantine_upload(upload_dir: Path, quarantine_dir: Path, upload: Upload) -> Path | None:
-    """Move a bad upload to ``quarantine/<key>/<name>``; never deletes it."""
+    """Move a bad upload to ``quarantine/<key>/<name>``; never deletes or overwrites."""
     if not is_same_upload(upload_dir, upload):
         return None
-    target = quarantine_dir / upload.key / upload.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(upload_path(upload_dir, upload.name), target)
-    return target
+    return move_aside(upload_path(upload_dir, upload.name), quarantine_dir / upload.key)
+
+
+def is_storable_name(name: str) -> bool:
+    """Whether a name from the file system is text (not undecodable bytes) a database takes."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def numbered(name: str, counter: int) -> str:
+    """``name``, or ``stem (n).suffix`` shortened to fit one path component."""
+    if counter == 0:
+        return name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    tail = f" ({counter}){suffix}"
+    if len(os.fsencode(tail)) > NAME_MAX_BYTES // 2:
+        tail = f" ({counter})"  # a "suffix" that long is not a file type worth keeping
+    while stem and len(os.fsencode(stem + tail)) > NAME_MAX_BYTES:
+        stem = stem[:-1]
+    return stem + tail
+
+
+def link_new(source: Path, target: Path) -> None:
+    """Give ``source`` the name ``target`` atomically; FileExistsError if it is taken.
+
+    A hard link never replaces an existing name (rename would) and never follows a symlink;
+    across file systems the bytes are copied under a hidden name first.
+    """
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        if os.path.islink(source):
+            os.symlink(os.readlink(source), target)  # recreated, never followed
+        else:
+            fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".move-",
+                                             suffix=".part")
+            os.close(fd)
+            try:
+                shutil.copy2(source, temporary)
+                os.link(temporary, target)
+            finally:
+                os.unlink(temporary)
+    os.unlink(source)
+
+
+def move_aside(source: Path, folder: Path) -> Path:
+    """Move a file, symlink or directory into ``folder`` under a free name; never overwrites."""
+    folder.mkdir(parents=True, exist_ok=True)
+    is_dir = stat.S_ISDIR(os.lstat(source).st_mode)
+    for counter in range(10_000):
+        target = folder / numbered(source.name, counter)
+        if is_dir:  # no hard links to directories; the folder is ours, so check-then-move
+            if target.exists() or target.is_symlink():
+                continue
+            shutil.move(source, target)
+            return target
+        try:
+            link_new(source, target)
+            return target
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free name for {source.name!r} in {folder}")
 
 
 def copy_into(source: Path, upload_dir: Path) -> Path:
@@ -147,9 +242,8 @@ def copy_into(source: Path, upload_dir: Path) -> Path:
     os.close(fd)
     try:
         shutil.copyfile(source, temporary)
-        stem, suffix = Path(source.name).stem, Path(source.name).suffix
         for counter in range(10_000):
-            target = upload_dir / (source.name if counter == 0 else f"{stem} ({counter}){suffix}")
+            target = upload_dir / numbered(source.name, counter)
             try:
                 os.link(temporary, target)
                 return target

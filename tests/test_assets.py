@@ -12,6 +12,7 @@ import pytest
 from fileproc_dagster.definitions import ASSETS, build_resources
 from fileproc_dagster.defs.assets import stored_object
 from fileproc_dagster.defs.partitions import uploads_partitions
+from fileproc_dagster.defs.sensors import RANGE_END, RANGE_START
 from fileproc_dagster.records import RecordStore
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.uploads import receive
@@ -36,9 +37,12 @@ def test_stored_object_alone(settings: Settings, samples: dict[str, Path]) -> No
         key = _drop(settings, samples["lending_policy"], instance)
         result = dg.materialize([stored_object], partition_key=key, instance=instance,
                                 resources=build_resources(settings))
-        stored = result.output_for_node("stored_object")
-    assert stored.kind == "document" and stored.mime == "application/pdf"
-    assert Path(stored.location.removeprefix("file://")).read_bytes() == \
+        metadata = result.asset_materializations_for_node("stored_object")[0].metadata
+    record = RecordStore(settings.db_url).get(key)
+    assert record is not None and record.state == "received"  # the record step comes next
+    assert (record.type, record.mime) == ("document", "application/pdf")
+    assert metadata["location"].value == record.location
+    assert Path((record.location or "").removeprefix("file://")).read_bytes() == \
         samples["lending_policy"].read_bytes()
 
 
@@ -97,7 +101,6 @@ def test_duplicate_content_is_described_once(settings: Settings, samples: dict[s
         assert same == key
         rerun = dg.materialize(ASSETS, partition_key=key, instance=instance,
                                resources=build_resources(settings))
-        assert rerun.output_for_node("stored_object").key == key
         assert rerun.asset_materializations_for_node("file_description")[0] \
             .metadata["reused"].value is True
     assert not (settings.upload_dir / "copy of policy.pdf").exists()
@@ -119,3 +122,32 @@ def test_extraction_timeout_stops_the_step(settings: Settings, samples: dict[str
     record = RecordStore(settings.db_url).get(key)
     assert record is not None and record.state == "failed" and "timeout" in (record.error or "")
     assert (settings.upload_dir / samples["notice_scan"].name).exists()  # kept for a retry
+
+
+def test_one_run_processes_a_batch_and_isolates_bad_files(settings: Settings,
+                                                          samples: dict[str, Path],
+                                                          tmp_path: Path) -> None:
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    sources = [samples["lending_policy"], empty, samples["hills_photo"]]
+    with dg.instance_for_test() as instance:
+        keys = [_drop(settings, source, instance) for source in sources]
+        result = dg.materialize(ASSETS, instance=instance, resources=build_resources(settings),
+                                tags={RANGE_START: keys[0], RANGE_END: keys[-1]})
+        assert result.success
+        described = result.asset_materializations_for_node("file_description")
+        assert {m.partition for m in described} == set(keys)
+        by_key = {m.partition: m.metadata for m in described}
+        assert "words" in by_key[keys[0]] and "words" not in by_key[keys[1]]
+        records = RecordStore(settings.db_url)
+        states = [records.get(k).state for k in keys]  # type: ignore[union-attr]
+        assert states == ["done", "quarantined", "done"]
+        # The bad file's own run reports the failure on its partition in Dagster.
+        [verdict] = records.take_verdicts()
+        assert verdict.key == keys[1]
+        alone = dg.materialize(ASSETS, partition_key=keys[1], instance=instance,
+                               resources=build_resources(settings), raise_on_error=False)
+        assert not alone.success
+        failure = [e for e in alone.all_events if e.event_type_value == "STEP_FAILURE"][0]
+        assert "empty" in str(failure.event_specific_data)
+    assert [n["event"] for n in _outbox(settings)].count("processed") == 2

@@ -11,36 +11,48 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from fileproc_dagster.definitions import build_resources
-from fileproc_dagster.defs.sensors import build_upload_sensor
+from fileproc_dagster.defs.resources import BatchingResource
+from fileproc_dagster.defs.sensors import RANGE_START, RANGE_END, build_upload_sensor
 from fileproc_dagster.records import RecordStore
 from fileproc_dagster.records import files as files_table
 from fileproc_dagster.records import uploads as uploads_table
 from fileproc_dagster.settings import Settings
 
 
-def _tick(settings: Settings, instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
+def _tick(settings: Settings, instance: dg.DagsterInstance, cursor: str | None,
+          parallel_runs: int = 2) -> dg.SensorResult:
     sensor = build_upload_sensor(3)
     resources = build_resources(settings)
     context = dg.build_sensor_context(
         instance=instance, cursor=cursor,
-        resources={"uploads": resources["uploads"], "records": resources["records"]})
+        resources={"uploads": resources["uploads"], "records": resources["records"],
+                   "batching": BatchingResource(max_batch=50, parallel_runs=parallel_runs)})
     result = sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
+
+
+def _ranges(result: dg.SensorResult) -> list[tuple[str, str]]:
+    return [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in result.run_requests or []
+            if RANGE_START in r.tags]
+
+
+def _added(result: dg.SensorResult) -> list[str]:
+    return [k for req in result.dynamic_partitions_requests or []
+            for k in req.partition_keys or []]
 
 
 def test_new_file_is_requested_on_the_second_look(settings: Settings) -> None:
     (settings.upload_dir / "memo.txt").write_text("hello")
     with dg.instance_for_test() as instance:
         first = _tick(settings, instance, None)
-        assert first.run_requests == [] and "memo.txt" in json.loads(first.cursor or "")
+        assert first.run_requests == []
+        assert "memo.txt" in json.loads(first.cursor or "")["waiting"]
         second = _tick(settings, instance, first.cursor)
-        assert len(second.run_requests or []) == 1
-        request = (second.run_requests or [])[0]
-        assert request.partition_key and request.partition_key.startswith("memo-")
-        assert second.dynamic_partitions_requests[0].partition_keys == [request.partition_key]
-        assert json.loads(second.cursor or "") == {}
-        # Re-evaluation: the file is registered, nothing is requested again.
+        [key] = _added(second)
+        assert key.startswith("memo-") and _ranges(second) == [(key, key)]
+        assert json.loads(second.cursor or "") == {"waiting": {}, "through": 1}
+        # Re-evaluation: the file is registered and requested, nothing is requested again.
         third = _tick(settings, instance, second.cursor)
         assert third.run_requests == [] and third.dynamic_partitions_requests == []
 
@@ -58,9 +70,21 @@ def test_partial_and_temporary_files_are_left_alone(settings: Settings) -> None:
         os.utime(growing, ns=(time.time_ns(), time.time_ns()))
         second = _tick(settings, instance, first.cursor)
         assert second.run_requests == []
-        assert set(json.loads(second.cursor or "")) == {"big.pdf"}
+        assert set(json.loads(second.cursor or "")["waiting"]) == {"big.pdf"}
         third = _tick(settings, instance, second.cursor)
-        assert [r.partition_key for r in third.run_requests or []][0].startswith("big-")
+        assert [k[:4] for k in _added(third)] == ["big-"]
+
+
+def test_new_files_are_batched_into_contiguous_ranges(settings: Settings) -> None:
+    for i in range(5):
+        (settings.upload_dir / f"note{i}.txt").write_text(f"note {i}")
+    with dg.instance_for_test() as instance:
+        result = _tick(settings, instance, _tick(settings, instance, None).cursor)
+    keys = _added(result)
+    assert len(keys) == 5
+    # Two runs for two cores, covering the new partitions in the order they were added.
+    assert _ranges(result) == [(keys[0], keys[2]), (keys[3], keys[4])]
+    assert len({r.run_key for r in result.run_requests or []}) == 2
 
 
 def test_duplicate_upload_maps_to_the_existing_record(settings: Settings) -> None:
@@ -69,10 +93,34 @@ def test_duplicate_upload_maps_to_the_existing_record(settings: Settings) -> Non
     with dg.instance_for_test() as instance:
         cursor = _tick(settings, instance, None).cursor
         result = _tick(settings, instance, cursor)
-    keys = {r.partition_key for r in result.run_requests or []}
-    assert len(keys) == 1 and len(result.run_requests or []) == 2
-    assert len({r.run_key for r in result.run_requests or []}) == 2
+    [key] = _added(result)
+    assert _ranges(result) == [(key, key)]
+    duplicates = [r for r in result.run_requests or [] if r.tags.get("fileproc/duplicate")]
+    assert [r.partition_key for r in duplicates] == [key]
     assert len(RecordStore(settings.db_url).records()) == 1
+
+
+def test_a_tick_that_died_is_requested_again_under_the_same_keys(settings: Settings) -> None:
+    (settings.upload_dir / "memo.txt").write_text("hello")
+    with dg.instance_for_test() as instance:
+        cursor = _tick(settings, instance, None).cursor
+        lost = _tick(settings, instance, cursor)  # registered, but its result never applied
+        again = _tick(settings, instance, cursor)
+    assert again.run_requests and lost.run_requests
+    assert [r.run_key for r in again.run_requests] == [r.run_key for r in lost.run_requests]
+    assert _added(again) == _added(lost)
+
+
+def test_failures_inside_a_batch_get_a_run_of_their_own(settings: Settings) -> None:
+    records = RecordStore(settings.db_url)
+    key = records.receive("bad-abababababab", "bad.pdf", "ab" * 32, 1, 1).key
+    records.fail(key, "empty file", state="quarantined")
+    records.flag_verdicts([key])
+    with dg.instance_for_test() as instance:
+        result = _tick(settings, instance, json.dumps({"through": 1}))
+        [request] = result.run_requests or []
+        assert request.partition_key == key and request.tags["fileproc/verdict"] == "true"
+        assert _tick(settings, instance, result.cursor).run_requests == []
 
 
 def test_ten_thousand_registered_files_make_a_cheap_tick(settings: Settings) -> None:
@@ -93,10 +141,11 @@ def test_ten_thousand_registered_files_make_a_cheap_tick(settings: Settings) -> 
     (settings.upload_dir / "new.txt").write_text("new")
     with dg.instance_for_test() as instance:
         started = time.perf_counter()
-        first = _tick(settings, instance, None)
+        first = _tick(settings, instance, json.dumps({"through": 10_000}))
         elapsed = time.perf_counter() - started
-        assert set(json.loads(first.cursor or "")) == {"new.txt"}
+        assert first.run_requests == []
+        assert set(json.loads(first.cursor or "")["waiting"]) == {"new.txt"}
         second = _tick(settings, instance, first.cursor)
-    assert [(r.partition_key or "")[:4] for r in second.run_requests or []] == ["new-"]
+    assert [k[:4] for k in _added(second)] == ["new-"]
     # Not a timing test on a shared machine: only that the tick is far from Dagster's 60 s.
     assert elapsed < 30

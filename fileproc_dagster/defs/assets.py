@@ -1,18 +1,21 @@
-"""Per-file assets: stored object -> record -> description -> processed (done, notified)."""
+"""Per-file assets: stored object -> record -> description -> processed (done, notified).
+
+A run may cover one partition or a contiguous range of them (a batch of new uploads): each
+asset handles the files of its run one by one, so every file keeps its own metadata, retries,
+time limit and error (see ``files.for_each_file``).
+"""
 
 import base64
-from collections.abc import Iterator
-from contextlib import contextmanager
+import warnings
 from enum import Enum
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from fileproc_dagster.errors import BadInput, LostUpload
-from fileproc_dagster.limits import deadline
-from fileproc_dagster.pipeline import Pipeline, StoredObject
 from fileproc_dagster.records import Record
 
+from .files import for_each_file
 from .partitions import uploads_partitions
 from .policies import DESCRIBE_RETRY, FINALIZE_RETRY, RECORD_RETRY, STORE_RETRY
 from .resources import (ExtractorResource, NotifierResource, ObjectStoreResource,
@@ -20,12 +23,15 @@ from .resources import (ExtractorResource, NotifierResource, ObjectStoreResource
 
 GROUP = "fileproc"
 SNIPPET = 500
+# Backfills from the UI run as one batch too; the parameter is marked beta in Dagster.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+BATCHED = dg.BackfillPolicy.single_run()
 
 
 class StepConfig(dg.Config):
     """Per-run settings of a short step."""
 
-    timeout_s: float = Field(default=120.0, description="Stop the step after this many seconds.")
+    timeout_s: float = Field(default=120.0, description="Stop a file's step after this long.")
 
 
 class WhisperBackend(Enum):
@@ -36,7 +42,7 @@ class WhisperBackend(Enum):
 class DescribeConfig(dg.Config):
     """Per-run settings of the extraction; empty fields fall back to the extractor resource."""
 
-    timeout_s: float = Field(default=900.0, description="Stop the extraction after this long.")
+    timeout_s: float = Field(default=900.0, description="Stop a file's extraction after this.")
     ocr_language: str | None = Field(
         default=None, description="Tesseract language(s), e.g. eng+deu.")
     whisper_backend: WhisperBackend | None = Field(
@@ -45,31 +51,7 @@ class DescribeConfig(dg.Config):
         default=None, description="Model directory or checkpoint; empty: packaged tiny.en.")
 
 
-@contextmanager
-def file_step(context: dg.AssetExecutionContext, files: Pipeline, what: str,
-              timeout_s: float = 0) -> Iterator[None]:
-    """Run one step of one file: bad input is quarantined and not retried; a transient error
-    is retried by the step's policy and, on the last attempt, fails the record."""
-    key = context.partition_key
-    try:
-        with deadline(timeout_s, what):
-            yield
-    except BadInput as exc:
-        moved = files.quarantine(key, exc.reason)
-        raise dg.Failure(description=f"{what}: {exc.reason}", allow_retries=False, metadata={
-            "reason": exc.reason, "verdict": exc.verdict,
-            "quarantined": [str(p) for p in moved]}) from exc
-    except LostUpload as exc:
-        files.fail(key, str(exc))
-        raise dg.Failure(description=f"{what}: {exc}", allow_retries=False) from exc
-    except Exception as exc:
-        policy = context.op_def.retry_policy
-        if policy is None or context.retry_number >= policy.max_retries:
-            files.fail(key, f"{what}: {exc}")
-        raise
-
-
-def _record_metadata(record: Record) -> dict[str, dg.MetadataValue]:
+def _record_metadata(record: Record) -> dict[str, Any]:
     return {
         "record_id": dg.MetadataValue.text(record.uuid),
         "state": dg.MetadataValue.text(record.state),
@@ -78,36 +60,42 @@ def _record_metadata(record: Record) -> dict[str, dg.MetadataValue]:
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name=GROUP, retry_policy=STORE_RETRY,
-          kinds={"python", "s3"})
+          backfill_policy=BATCHED, kinds={"python", "s3"})
 def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
                   uploads: UploadsResource, object_store: ObjectStoreResource,
                   records: RecordsResource, notifier: NotifierResource,
-                  extractor: ExtractorResource) -> dg.Output[StoredObject]:
+                  extractor: ExtractorResource) -> dg.MaterializeResult:
     """The uploaded file's bytes in the object store, under a content-addressed key."""
     files = pipeline(uploads, object_store, records, notifier)
-    with file_step(context, files, "storing the upload", config.timeout_s):
-        stored = files.store_file(context.partition_key, extractor.options())
-    return dg.Output(stored, metadata={
-        "type": stored.kind, "mime": stored.mime, "detected": stored.reason,
-        "sha256": stored.sha256, "size": dg.MetadataValue.int(stored.size),
-        "location": dg.MetadataValue.url(stored.location)})
+    options = extractor.options()
+
+    def store(key: str) -> dict[str, Any]:
+        stored = files.store_file(key, options)
+        return {"type": stored.kind, "mime": stored.mime, "detected": stored.reason,
+                "sha256": stored.sha256, "size": dg.MetadataValue.int(stored.size),
+                "location": dg.MetadataValue.url(stored.location)}
+
+    return for_each_file(context, files, "storing the upload", store, config.timeout_s,
+                         first_step=True)
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name=GROUP, retry_policy=RECORD_RETRY,
-          kinds={"sql"})
-def file_record(context: dg.AssetExecutionContext, config: StepConfig, stored_object: StoredObject,
+          backfill_policy=BATCHED, deps=[stored_object], kinds={"sql"})
+def file_record(context: dg.AssetExecutionContext, config: StepConfig,
                 uploads: UploadsResource, object_store: ObjectStoreResource,
                 records: RecordsResource, notifier: NotifierResource) -> dg.MaterializeResult:
-    """The file's row in the records database, in state stored."""
+    """The file's row in the records database, complete and in state stored."""
     files = pipeline(uploads, object_store, records, notifier)
-    with file_step(context, files, "recording the file", config.timeout_s):
-        record = files.record_file(stored_object)
-    return dg.MaterializeResult(metadata={**_record_metadata(record), "name": record.name,
-                                          "type": record.type or ""})
+
+    def record(key: str) -> dict[str, Any]:
+        done = files.record_file(key)
+        return {**_record_metadata(done), "name": done.name, "type": done.type or ""}
+
+    return for_each_file(context, files, "recording the file", record, config.timeout_s)
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name=GROUP, retry_policy=DESCRIBE_RETRY,
-          deps=[file_record], kinds={"python"},
+          backfill_policy=BATCHED, deps=[file_record], kinds={"python"},
           check_specs=[dg.AssetCheckSpec("has_text", asset="file_description",
                                          description="Documents and speech yield some text.")])
 def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
@@ -120,43 +108,50 @@ def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
                                 whisper_backend=config.whisper_backend
                                 and config.whisper_backend.value,
                                 whisper_model=config.whisper_model)
-    with file_step(context, files, "describing the file"):
-        record, result = files.describe_file(context.partition_key, options, config.timeout_s)
-    text = record.text or ""
-    metadata: dict[str, dg.RawMetadataValue] = {
-        **_record_metadata(record), "description": record.description or "",
-        "text": dg.MetadataValue.md(f"```\n{text[:SNIPPET]}\n```" if text else "_no text_"),
-        "words": dg.MetadataValue.int(len(text.split())),
-        "details": dg.MetadataValue.json(
-            {k: v for k, v in (record.details or {}).items() if k != "segments"}),
-        "reused": dg.MetadataValue.bool(result is None),
-    }
-    if result is not None and result.thumbnail:
-        encoded = base64.b64encode(result.thumbnail).decode()
-        metadata["thumbnail"] = dg.MetadataValue.md(
-            f"![thumbnail](data:image/png;base64,{encoded})")
-    return dg.MaterializeResult(metadata=metadata, check_results=[_has_text(record)])
+    described: list[Record] = []
+
+    def describe(key: str) -> dict[str, Any]:
+        record, result = files.describe_file(key, options, config.timeout_s)
+        described.append(record)
+        text = record.text or ""
+        metadata: dict[str, Any] = {
+            **_record_metadata(record), "description": record.description or "",
+            "text": dg.MetadataValue.md(f"```\n{text[:SNIPPET]}\n```" if text else "_no text_"),
+            "words": dg.MetadataValue.int(len(text.split())),
+            "details": dg.MetadataValue.json(
+                {k: v for k, v in (record.details or {}).items() if k != "segments"}),
+            "reused": dg.MetadataValue.bool(result is None),
+        }
+        if result is not None and result.thumbnail:
+            encoded = base64.b64encode(result.thumbnail).decode()
+            metadata["thumbnail"] = dg.MetadataValue.md(
+                f"![thumbnail](data:image/png;base64,{encoded})")
+        return metadata
+
+    result = for_each_file(context, files, "describing the file", describe)
+    return dg.MaterializeResult(metadata=result.metadata, check_results=[_has_text(described)])
 
 
-def _has_text(record: Record) -> dg.AssetCheckResult:
+def _has_text(records: list[Record]) -> dg.AssetCheckResult:
     """Empty text is suspicious for a document and worth a look for audio (maybe silence)."""
-    words = len((record.text or "").split())
-    passed = words > 0 or record.type == "image"
+    empty = [r.key for r in records if not (r.text or "").split() and r.type != "image"]
     return dg.AssetCheckResult(
-        check_name="has_text", passed=passed, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"partition": record.key, "type": record.type or "", "words": words})
+        check_name="has_text", passed=not empty, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"files": len(records), "without_text": empty})
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name=GROUP, retry_policy=FINALIZE_RETRY,
-          deps=[file_description], kinds={"python"})
+          backfill_policy=BATCHED, deps=[file_description], kinds={"python"})
 def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
                    uploads: UploadsResource, object_store: ObjectStoreResource,
                    records: RecordsResource, notifier: NotifierResource) -> dg.MaterializeResult:
     """The finished file: record done, upload deleted, notification sent once."""
     files = pipeline(uploads, object_store, records, notifier)
-    with file_step(context, files, "finalizing the file", config.timeout_s):
-        finalized = files.finalize_file(context.partition_key)
-    return dg.MaterializeResult(metadata={
-        **_record_metadata(finalized.record),
-        "uploads_deleted": dg.MetadataValue.json(finalized.deleted),
-        "notifications": dg.MetadataValue.json(finalized.notified)})
+
+    def finalize(key: str) -> dict[str, Any]:
+        finalized = files.finalize_file(key)
+        return {**_record_metadata(finalized.record),
+                "uploads_deleted": dg.MetadataValue.json(finalized.deleted),
+                "notifications": dg.MetadataValue.json(finalized.notified)}
+
+    return for_each_file(context, files, "finalizing the file", finalize, config.timeout_s)

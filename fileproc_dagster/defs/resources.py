@@ -25,6 +25,13 @@ class UploadsResource(dg.ConfigurableResource):
     quarantine_dir: str
 
 
+class BatchingResource(dg.ConfigurableResource):
+    """How the sensor groups new uploads into runs."""
+
+    max_batch: int = 50
+    parallel_runs: int = 2
+
+
 class ObjectStoreResource(dg.ConfigurableResource):
     """Where stored objects live; local directory or S3, with the same methods."""
 

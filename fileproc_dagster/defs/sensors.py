@@ -1,16 +1,65 @@
-"""The upload sensor: a pure scan of the upload directory wrapped into a SensorResult."""
+"""The upload sensor: a pure scan of the upload directory wrapped into a SensorResult.
+
+New uploads are registered in the records database, their partitions added in arrival order,
+and the run requests cover contiguous ranges of them (batches), so one run processes many
+files. The cursor keeps the files waiting for their second look and the id of the last upload
+a run was requested for: uploads registered by a tick that died before its runs were launched
+are requested again by the next tick, under the same run keys.
+"""
 
 import json
+import math
 from pathlib import Path
 
 import dagster as dg
 
 from fileproc_dagster import uploads as intake
 from fileproc_dagster.errors import FileprocError
+from fileproc_dagster.records import RecordStore, Upload
 
 from .jobs import process_file
 from .partitions import uploads_partitions
-from .resources import RecordsResource, UploadsResource
+from .resources import BatchingResource, RecordsResource, UploadsResource
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def batches(new: list[Upload], max_batch: int, parallel_runs: int) -> list[list[Upload]]:
+    """Split new uploads into at most ``parallel_runs`` batches (more if over ``max_batch``)."""
+    if not new:
+        return []
+    size = min(max_batch, math.ceil(len(new) / parallel_runs))
+    return [new[i:i + size] for i in range(0, len(new), size)]
+
+
+def run_requests(pending: list[Upload], verdicts: list[tuple[str, str]], max_batch: int,
+                 parallel_runs: int) -> tuple[list[str], list[dg.RunRequest]]:
+    """Partitions to add and runs to request for uploads not yet requested."""
+    first_uploads = [u for u in pending if not u.duplicate]
+    requests = []
+    for batch in batches(first_uploads, max_batch, parallel_runs):
+        start, end = batch[0], batch[-1]
+        requests.append(dg.RunRequest(
+            run_key=f"uploads:{start.id}-{end.id}",
+            tags={RANGE_START: start.key, RANGE_END: end.key,
+                  "fileproc/files": str(len(batch))}))
+    # A duplicate maps to a partition that exists already, maybe far from the new ones.
+    requests += [dg.RunRequest(partition_key=u.key, run_key=f"upload:{u.id}",
+                               tags={"fileproc/duplicate": "true"})
+                 for u in pending if u.duplicate]
+    requests += [dg.RunRequest(partition_key=key, run_key=f"verdict:{key}:{stamp}",
+                               tags={"fileproc/verdict": "true"}) for key, stamp in verdicts]
+    return list(dict.fromkeys(u.key for u in first_uploads)), requests
+
+
+def _receive_ready(context: dg.SensorEvaluationContext, upload_dir: Path, store: RecordStore,
+                   ready: list[str]) -> None:
+    for name in ready:
+        try:
+            intake.receive(upload_dir, name, store)
+        except (OSError, FileprocError) as exc:  # vanished or refused: log, keep going
+            context.log.warning(f"skipping upload {name!r}: {exc}")
 
 
 def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
@@ -19,31 +68,26 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
     @dg.sensor(job=process_file, minimum_interval_seconds=interval_s,
                default_status=dg.DefaultSensorStatus.RUNNING)
     def upload_sensor(context: dg.SensorEvaluationContext, uploads: UploadsResource,
-                      records: RecordsResource) -> dg.SensorResult:
-        """Registers files that are fully written and requests a run for each."""
+                      records: RecordsResource, batching: BatchingResource) -> dg.SensorResult:
+        """Registers files that are fully written and requests batched runs for them."""
         upload_dir = Path(uploads.upload_dir)
         store = records.store()
-        previous = {k: tuple(v) for k, v in json.loads(context.cursor or "{}").items()}
+        cursor = json.loads(context.cursor or "{}")
+        previous = {k: tuple(v) for k, v in cursor.get("waiting", {}).items()}
         scan = intake.scan(previous, intake.list_uploads(upload_dir), store.pending_upload_names())
-        keys: list[str] = []
-        run_requests: list[dg.RunRequest] = []
-        for name in scan.ready:
-            try:
-                received = intake.receive(upload_dir, name, store)
-            except (OSError, FileprocError) as exc:  # vanished or refused: log, keep going
-                context.log.warning("skipping upload %r: %s", name, exc)
-                continue
-            keys.append(received.key)
-            run_requests.append(dg.RunRequest(
-                partition_key=received.key, run_key=f"{received.key}:{received.upload_id}",
-                tags={"fileproc/duplicate": str(received.duplicate).lower()}))
-        if keys:
-            context.log.info("%d new upload(s): %s", len(keys), ", ".join(keys[:20]))
+        _receive_ready(context, upload_dir, store, scan.ready)
+        pending = store.unrequested_uploads(cursor.get("through", 0))
+        verdicts = [(r.key, str(r.updated_at)) for r in store.take_verdicts()]
+        keys, requests = run_requests(pending, verdicts, batching.max_batch,
+                                      batching.parallel_runs)
+        if requests:
+            context.log.info(f"{len(pending)} new upload(s) in {len(requests)} run(s)")
+        through = max([u.id for u in pending], default=cursor.get("through", 0))
         return dg.SensorResult(
-            run_requests=run_requests,
-            dynamic_partitions_requests=[uploads_partitions.build_add_request(sorted(set(keys)))]
+            run_requests=requests,
+            dynamic_partitions_requests=[uploads_partitions.build_add_request(keys)]
             if keys else [],
-            cursor=json.dumps(scan.waiting, sort_keys=True),
+            cursor=json.dumps({"waiting": scan.waiting, "through": through}, sort_keys=True),
         )
 
     return upload_sensor

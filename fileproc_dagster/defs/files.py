@@ -1,0 +1,69 @@
+"""Running one step over the files of a run, each with its own outcome.
+
+Bad input is quarantined and never retried. A transient error retries the step (files already
+finished skip their work, every side effect being idempotent) and, on the last attempt, fails
+that file's record. A run of one partition fails like any Dagster step; in a multi-file run
+the other files go on, and the failed ones are flagged so the sensor can give each a run of
+its own that reports the failure on its partition (Dagster cannot fail one partition of a
+multi-partition step).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+
+from fileproc_dagster.errors import BadInput, LostUpload
+from fileproc_dagster.limits import deadline
+from fileproc_dagster.pipeline import Pipeline
+from fileproc_dagster.records import END_STATES
+
+
+def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
+                  step: Callable[[str], dict[str, Any]], timeout_s: float = 0,
+                  first_step: bool = False) -> dg.MaterializeResult:
+    """Apply ``step`` to every partition of the run; per-file metadata, errors and limits."""
+    keys = context.partition_keys
+    single = len(keys) == 1
+    done: list[str] = []
+    failed: dict[str, str] = {}
+    transient: dict[str, Exception] = {}
+    for key in keys:
+        if not first_step:
+            record = files.records.get(key)
+            if record is None or record.state in END_STATES:
+                reason = (record.error or record.state) if record else "no upload was received"
+                if single:
+                    raise dg.Failure(description=f"{what}: {reason}", allow_retries=False)
+                continue  # failed in an earlier step of this run
+        try:
+            with deadline(timeout_s, what):
+                metadata = step(key)
+        except BadInput as exc:
+            files.quarantine(key, exc.reason)
+            failed[key] = exc.reason
+        except LostUpload as exc:
+            files.fail(key, str(exc))
+            failed[key] = str(exc)
+        except Exception as exc:
+            context.log.warning(f"{what} {key}: {exc}")
+            transient[key] = exc
+        else:
+            context.add_asset_metadata(metadata, partition_key=key)
+            done.append(key)
+    if transient:
+        policy = context.op_def.retry_policy
+        if policy is not None and context.retry_number < policy.max_retries:
+            raise next(iter(transient.values()))
+        for key, exc in transient.items():
+            files.fail(key, f"{what}: {exc}")
+            failed[key] = str(exc)
+    if failed and (single or not done):
+        first = next(iter(failed.values()))
+        raise dg.Failure(description=f"{what}: {first}" if single else
+                         f"{what}: all {len(failed)} files failed, e.g. {first}",
+                         allow_retries=False, metadata={"failed": failed})
+    files.records.flag_verdicts(list(failed))
+    return dg.MaterializeResult(metadata={
+        "files": dg.MetadataValue.int(len(keys)), "finished": dg.MetadataValue.int(len(done)),
+        "failed": dg.MetadataValue.json(failed)})
