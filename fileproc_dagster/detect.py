@@ -109,7 +109,8 @@ def _zip(path: Path) -> Detection:
         raise BadInput("Excel spreadsheets are not supported", verdict="unsupported")
     if "ppt/presentation.xml" in names:
         raise BadInput("PowerPoint presentations are not supported", verdict="unsupported")
-    raise BadInput(f"zip archive ({len(names)} entries): archives are not unpacked",
+    entries = f"{len(names)} entr{'y' if len(names) == 1 else 'ies'}"
+    raise BadInput(f"zip archive ({entries}): archives are not unpacked",
                    verdict="unsupported")
 
 

@@ -121,7 +121,8 @@ def probe_audio(path: Path, mime: str) -> Detection:
             codec = stream.codec_context.name.removesuffix("float")  # ffmpeg's "mp3float"
             rate = stream.codec_context.sample_rate
     except av.FFmpegError as exc:
-        raise BadInput(f"audio does not decode: {exc}") from exc
+        # Only ffmpeg's reason: its message also carries the path, which is ours, not the user's.
+        raise BadInput(f"audio does not decode: {exc.strerror or type(exc).__name__}") from exc
     if samples == 0:
         raise BadInput("audio does not decode: no samples in the first packets")
     if not duration or duration <= 0:

@@ -4,6 +4,9 @@ Every notification is logged and appended to a JSON-lines outbox; real targets (
 webhooks...) are Apprise URLs. The ledger row is written before sending and stamped after, and
 the outbox is checked for the notification's id before appending, so a retry after a crash
 anywhere in between appends nothing twice.
+
+The URLs carry credentials: they are read from the environment only, never logged, and the
+libraries that send (Apprise, urllib3) log through a filter that blanks their secret parts.
 """
 
 from __future__ import annotations
@@ -11,9 +14,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 from fileproc_dagster.errors import TransientError
 from fileproc_dagster.records import RecordStore
@@ -32,6 +39,57 @@ class Notification:
     @property
     def id(self) -> str:
         return f"{self.key}:{self.event}"
+
+
+_SENDER_LOGGERS = ("apprise", "urllib3.connectionpool")
+
+
+def secret_parts(urls: list[str]) -> list[str]:
+    """The parts of Apprise URLs that may be secret, longest first.
+
+    The whole URL, user and password, path and query pieces (tokens of webhook URLs), and an
+    authority that is not a host name (Slack-style tokens); raw and percent-decoded.
+    """
+    parts: set[str] = set()
+    for url in urls:
+        parts.add(url)
+        _, _, rest = url.partition("://")
+        authority, _, tail = rest.partition("/")
+        userinfo, at, host = authority.rpartition("@")
+        parts.update(userinfo.split(":") if at else [])
+        if "." not in host:
+            parts.add(host)
+        parts.update(p for p in re.split(r"[/?&=#,]", tail) if len(p) >= 6)
+    found = {p for p in parts | {unquote(p) for p in parts} if len(p) >= 3}
+    return sorted(found, key=len, reverse=True)
+
+
+class _Redact(logging.Filter):
+    """Blanks secret parts of notification URLs out of log records."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for secret in self.secrets:
+            message = message.replace(secret, "****")
+        record.msg, record.args = message, ()
+        return True
+
+
+@contextmanager
+def _redacted(urls: list[str]) -> Iterator[None]:
+    redact = _Redact(secret_parts(urls))
+    loggers = [logging.getLogger(name) for name in _SENDER_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(redact)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(redact)
 
 
 class Notifier:
@@ -64,17 +122,23 @@ class Notifier:
             return
         import apprise
 
-        targets = apprise.Apprise()
-        for url in self.urls:
-            targets.add(url)
-        if not targets.notify(title="fileproc", body=notification.message):
-            raise TransientError("a notification target did not accept the message")
+        with _redacted(self.urls):
+            targets = apprise.Apprise()
+            for number, url in enumerate(self.urls, 1):
+                if not targets.add(url):
+                    # Only its position and scheme: the URL itself may hold a password.
+                    raise TransientError(
+                        f"notification target {number} of FILEPROC_NOTIFY_URLS is not a valid "
+                        f"Apprise URL (scheme {url.partition(':')[0][:20]!r})")
+            if not targets.notify(title="fileproc", body=notification.message):
+                raise TransientError("a notification target did not accept the message")
 
     def send_once(self, notification: Notification, records: RecordStore) -> bool:
         """Send unless the ledger says it was sent; True if it was sent now.
 
-        External targets are told before the outbox line is written: a crash in between
-        repeats the external message (at least once) but never the outbox line (exactly once).
+        The outbox line is written first, exactly once; external targets are told until the
+        ledger is stamped (at least once). A target that is down raises TransientError (the
+        step retries) without holding back the outbox line or the file, which is done.
         """
         claim = records.claim_notification(notification.key, notification.event,
                                            notification.message)
@@ -83,7 +147,7 @@ class Notifier:
         log.info("notification: %s", notification.message)
         # Only an attempt that died half-way needs the outbox scan.
         if claim == "new" or not self._in_outbox(notification.id):
-            self._send_targets(notification)
             self._append(notification)
+        self._send_targets(notification)
         records.mark_notified(notification.key, notification.event)
         return True

@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from fileproc_dagster.errors import BadInput
+
 CHUNK = 1 << 20
 
 
@@ -36,7 +38,10 @@ class ObjectStore(Protocol):
     """Where the bytes of processed files live; implemented locally and on S3."""
 
     def put_file(self, path: Path, sha256: str) -> str:
-        """Store the file under its content key (no-op if present); return its location."""
+        """Store the file under its content key (no-op if present); return its location.
+
+        Raises BadInput when the bytes read do not have the digest ``sha256``.
+        """
         ...
 
     def put_bytes(self, key: str, data: bytes) -> str:
@@ -68,18 +73,24 @@ class LocalObjectStore:
             raise ValueError(f"object key escapes the store: {key!r}")
         return path
 
-    def _write(self, key: str, source: BinaryIO) -> str:
+    def _write(self, key: str, source: BinaryIO, sha256: str | None = None) -> str:
         target = self._path(key)
         if target.exists():
             return target.as_uri()
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".put-")
+        digest = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in iter(lambda: source.read(CHUNK), b""):
+                    digest.update(chunk)
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
+            # The bytes stored must be the bytes received: the key is their digest.
+            if sha256 is not None and digest.hexdigest() != sha256:
+                raise BadInput("the upload changed after it was received (its content no "
+                               "longer matches the digest it was registered with)")
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -88,7 +99,7 @@ class LocalObjectStore:
 
     def put_file(self, path: Path, sha256: str) -> str:
         with open(path, "rb") as source:
-            return self._write(object_key(sha256), source)
+            return self._write(object_key(sha256), source, sha256)
 
     def put_bytes(self, key: str, data: bytes) -> str:
         return self._write(key, io.BytesIO(data))

@@ -39,7 +39,8 @@ def png_bomb(side: int = 50_000) -> bytes:
                 + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
     header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
     rows = zlib.compress(b"\0" * (side * 3 + 1) * 4)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows)
+            + chunk(b"IEND", b""))
 
 
 def zip_archive() -> bytes:

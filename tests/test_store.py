@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from fileproc_dagster.errors import BadInput
 from fileproc_dagster.store import LocalObjectStore, object_key, sha256_of
 
 
@@ -32,3 +33,15 @@ def test_keys_cannot_escape_the_store(tmp_path: Path) -> None:
         store.put_bytes("../../etc/passwd", b"x")
     with pytest.raises(ValueError):
         object_key("../" + "0" * 61)
+
+
+def test_bytes_that_changed_since_registration_are_refused(tmp_path: Path) -> None:
+    source = tmp_path / "memo.txt"
+    source.write_bytes(b"registered content")
+    sha = sha256_of(source)
+    source.write_bytes(b"swapped in later")
+    store = LocalObjectStore(tmp_path / "store")
+    with pytest.raises(BadInput, match="changed after it was received"):
+        store.put_file(source, sha)
+    assert not store.exists(sha)
+    assert [p for p in (tmp_path / "store").rglob("*") if p.is_file()] == []

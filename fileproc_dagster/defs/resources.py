@@ -9,6 +9,7 @@ from fileproc_dagster.kinds import ExtractOptions
 from fileproc_dagster.notify import Notifier
 from fileproc_dagster.pipeline import Pipeline
 from fileproc_dagster.records import RecordStore
+from fileproc_dagster.settings import DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKER_MEMORY_BYTES
 from fileproc_dagster.store import LocalObjectStore, ObjectStore
 
 
@@ -23,6 +24,7 @@ class UploadsResource(dg.ConfigurableResource):
 
     upload_dir: str
     quarantine_dir: str
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
 
 class BatchingResource(dg.ConfigurableResource):
@@ -76,6 +78,7 @@ class ExtractorResource(dg.ConfigurableResource):
     whisper_model: str = ""
     max_pages: int = 200
     max_image_pixels: int = 100_000_000
+    worker_memory_bytes: int = DEFAULT_WORKER_MEMORY_BYTES
 
     def options(self, **overrides: object) -> ExtractOptions:
         values = {k: getattr(self, k) for k in ExtractOptions.__dataclass_fields__}

@@ -1,0 +1,162 @@
+"""Notification credentials come from the environment and never show up anywhere else.
+
+FILEPROC_NOTIFY_URLS holds Apprise URLs with passwords and tokens. After a file is processed,
+the secret must be absent from the outbox, the records, the captured logs, the Dagster event
+log and every file the run wrote; a target that is down must not cost the file or its record.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+import hostile as h
+from fileproc_dagster.errors import TransientError
+from fileproc_dagster.notify import Notification, Notifier, secret_parts
+from fileproc_dagster.records import RecordStore
+from fileproc_dagster.records import notifications as ledger
+from fileproc_dagster.runner import process_paths
+from fileproc_dagster.settings import Settings
+
+SECRET = "s3cr3t-Pa55word"
+TOKEN = "TCtoken8899secret"
+
+
+class _Hook(BaseHTTPRequestHandler):
+    """A real HTTP endpoint on loopback that accepts what Apprise's json:// posts."""
+
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.received.append({"auth": self.headers.get("Authorization", ""),
+                              "body": json.loads(body)})
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture()
+def hook() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _everything_written(*roots: Path) -> Iterator[tuple[Path, bytes]]:
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                yield path, path.read_bytes()
+
+
+def _process_with_urls(settings: Settings, monkeypatch: pytest.MonkeyPatch, urls: str,
+                       source: Path) -> tuple[Any, list[str], list[tuple[Path, bytes]]]:
+    """Process one file; its outcome, the run's events and every file of the instance."""
+    monkeypatch.setenv("FILEPROC_NOTIFY_URLS", urls)
+    configured = Settings.from_env()
+    assert configured.notify_urls == urls
+    with dg.instance_for_test() as instance:
+        outcome, = process_paths(configured, [source], instance=instance)
+        events = [e.to_json() if hasattr(e, "to_json") else repr(e)
+                  for run in instance.get_runs() for e in instance.all_logs(run.run_id)]
+        events += [repr(run) for run in instance.get_runs()]
+        # Run and event storage, compute logs: read before the test instance is removed.
+        written = list(_everything_written(Path(instance.root_directory)))
+    return outcome, events, written
+
+
+def _assert_nowhere(secret: str, settings: Settings, events: list[str], logs: str,
+                    dagster_files: list[tuple[Path, bytes]]) -> None:
+    assert all(secret not in e for e in events), "secret in the Dagster event log"
+    for path, data in dagster_files:
+        assert secret.encode() not in data, f"secret in the Dagster instance: {path}"
+    assert secret not in logs, "secret in the captured logs"
+    records = json.dumps([r.as_json() for r in RecordStore(settings.db_url).records()],
+                         default=str)
+    assert secret not in records
+    for path, data in _everything_written(settings.home):
+        assert secret.encode() not in data, f"secret written to {path}"
+
+
+def test_secret_url_is_used_but_never_shown(settings: Settings, hook: str, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    source = tmp_path / "minutes.txt"
+    source.write_bytes(h.text("treasurer"))
+    url = f"json://alice:{SECRET}@{hook}/hooks/{TOKEN}"
+    outcome, events, written = _process_with_urls(settings, monkeypatch, url, source)
+    assert outcome.record.state == "done"
+    assert any(path.suffix == ".db" for path, _ in written)  # the instance storage was read
+    # The target really got the message, authenticated with the secret...
+    assert [r["body"]["message"] for r in _Hook.received] == [
+        f"Processed minutes.txt (document) - db: {outcome.record.uuid}, "
+        f"s3: {outcome.record.location}"]
+    assert base64.b64decode(_Hook.received[0]["auth"].split()[1]).decode() == f"alice:{SECRET}"
+    # ...and the secret is nowhere else.
+    for secret in (SECRET, TOKEN):
+        _assert_nowhere(secret, settings, events, caplog.text, written)
+    outbox = settings.outbox.read_text()
+    assert "Processed minutes.txt" in outbox and SECRET not in outbox
+
+
+@pytest.mark.slow
+def test_target_that_is_down_keeps_the_file_done(settings: Settings, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """Port 9 refuses at once; the step retries (backoff, about a minute) and then fails."""
+    caplog.set_level(logging.DEBUG)
+    source = tmp_path / "agenda.txt"
+    source.write_bytes(h.text("agenda"))
+    url = f"json://alice:{SECRET}@127.0.0.1:9/hook"
+    outcome, events, written = _process_with_urls(settings, monkeypatch, url, source)
+    record = outcome.record
+    assert record.state == "done" and record.location  # stored, described, done
+    assert not (settings.upload_dir / "agenda.txt").exists()  # nothing to lose: it is stored
+    assert "Processed agenda.txt" in settings.outbox.read_text()  # the outbox has it
+    with RecordStore(settings.db_url).engine.begin() as conn:
+        sent = conn.execute(sa.select(ledger.c.sent_at).where(ledger.c.key == record.key)
+                            ).scalar_one()
+    assert sent is None  # the ledger says the target still owes it: a re-run resends
+    assert any("did not accept the message" in e for e in events)
+    _assert_nowhere(SECRET, settings, events, caplog.text, written)
+
+
+def test_malformed_url_is_reported_without_its_secret(settings: Settings,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    records = RecordStore(settings.db_url)
+    key = records.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    notifier = Notifier(settings.outbox, [f"json//carol:{SECRET}@", f"slack://TA/TB/{TOKEN}"])
+    with pytest.raises(TransientError, match="target 1 of FILEPROC_NOTIFY_URLS is not a valid") \
+            as caught:
+        notifier.send_once(Notification(key, "processed", "Processed k.txt"), records)
+    assert SECRET not in str(caught.value) and SECRET not in caplog.text
+    assert "Unsupported URL" in caplog.text  # Apprise said so, with the URL blanked out
+    # The outbox got its line once; the retry finds it there and only retries the targets.
+    notifier.urls = []
+    assert notifier.send_once(Notification(key, "processed", "Processed k.txt"), records)
+    assert len(settings.outbox.read_text().splitlines()) == 1
+
+
+def test_secret_parts_cover_passwords_and_tokens() -> None:
+    parts = secret_parts(["json://alice:p%40ss@example.org/hook",
+                          "slack://TokenA1/TokenB22/TokenC333"])
+    assert {"p%40ss", "p@ss", "alice", "TokenA1", "TokenB22", "TokenC333"} <= set(parts)
+    assert "example.org" not in parts  # host names stay readable in the senders' logs
