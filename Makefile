@@ -10,6 +10,10 @@ run:
 test:
 	scripts/test.sh $(ARGS)
 
+benchmarks:
+	[ -x .venv/bin/python ] || scripts/setup.sh
+	.venv/bin/python -m benchmarks $(ARGS)
+
 lint:
 	.venv/bin/ruff check fileproc_dagster tests
 	.venv/bin/mypy fileproc_dagster

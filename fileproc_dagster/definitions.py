@@ -10,6 +10,8 @@ from fileproc_dagster.defs.jobs import process_file
 from fileproc_dagster.defs.resources import (BatchingResource, ExtractorResource,
                                              LocalObjectStoreResource, NotifierResource,
                                              RecordsResource, UploadsResource)
+from fileproc_dagster.defs.reconcile import reconcile_sensor
+from fileproc_dagster.defs.release import release_quarantined
 from fileproc_dagster.defs.sensors import build_upload_sensor
 from fileproc_dagster.settings import Settings
 
@@ -20,13 +22,14 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """The embedded default's resources, from resolved settings."""
     return {
         "uploads": UploadsResource(upload_dir=str(settings.upload_dir),
-                                   quarantine_dir=str(settings.quarantine_dir)),
+                                   quarantine_dir=str(settings.quarantine_dir),
+                                   max_upload_bytes=settings.max_upload_bytes),
         "object_store": LocalObjectStoreResource(root=str(settings.store_dir)),
         "records": RecordsResource(url=settings.db_url),
         "notifier": NotifierResource(
             outbox=str(settings.outbox),
             urls=dg.EnvVar("FILEPROC_NOTIFY_URLS") if settings.notify_urls else ""),
-        "extractor": ExtractorResource(),
+        "extractor": ExtractorResource(worker_memory_bytes=settings.worker_memory_bytes),
         "batching": BatchingResource(max_batch=settings.max_batch,
                                      parallel_runs=settings.parallel_runs),
     }
@@ -39,7 +42,7 @@ def defs() -> dg.Definitions:
     settings.ensure_dirs()
     return dg.Definitions(
         assets=ASSETS,
-        jobs=[process_file],
-        sensors=[build_upload_sensor(settings.sensor_interval_s)],
+        jobs=[process_file, release_quarantined],
+        sensors=[build_upload_sensor(settings.sensor_interval_s), reconcile_sensor],
         resources=build_resources(settings),
     )

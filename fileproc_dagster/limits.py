@@ -126,6 +126,12 @@ class Worker:
             self._calls = 0
         return self._pool
 
+    def warm_up(self, fn: Callable[[], object]) -> None:
+        """Start the worker process now and run ``fn`` in it, without waiting for either."""
+        with self._lock:
+            if self._pool is None:
+                self._executor().submit(fn)
+
     def set_memory_limit(self, memory_bytes: int | None) -> None:
         """Change the memory bound; a running worker is replaced on the next call."""
         with self._lock:
@@ -207,6 +213,11 @@ class Worker:
 
 _worker = Worker()
 atexit.register(_worker.kill)
+
+
+def warm_up(fn: Callable[[], object]) -> None:
+    """Start this process's extraction worker ahead of time, so its start overlaps other work."""
+    _worker.warm_up(fn)
 
 
 def set_memory_limit(memory_bytes: int | None) -> None:

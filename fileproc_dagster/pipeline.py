@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fileproc_dagster import uploads
+from fileproc_dagster import faults, limits, uploads
 from fileproc_dagster.detect import detect
 from fileproc_dagster.errors import BadInput, FileprocError, LostUpload
-from fileproc_dagster.extract import describe
+from fileproc_dagster.extract import describe, warm_up
 from fileproc_dagster.kinds import Description, Detection, ExtractOptions, FileKind
 from fileproc_dagster.limits import run_bounded
 from fileproc_dagster.notify import Notification, Notifier
@@ -83,6 +83,10 @@ class Pipeline:
                 shutil.copyfileobj(src, dst)
             yield path
 
+    def warm_up(self) -> None:
+        """Start the extraction worker while the files are being stored and recorded."""
+        limits.warm_up(warm_up)
+
     def store_file(self, key: str, options: ExtractOptions) -> StoredObject:
         """Detect the type from content and put the bytes under their content key."""
         record = self.record(key)
@@ -97,9 +101,13 @@ class Pipeline:
                                 reason="stored earlier")
         with self.source(record) as path:
             detection = detect(path, options)
+            faults.crash("after_detect", key, record.name)
+            faults.store_outage(key, record.name)
             location = self.store.put_file(path, record.sha256)
+            faults.crash("after_put", key, record.name)
         self.records.set_object(key, type=detection.kind.value, mime=detection.mime,
                                 location=location)
+        faults.crash("after_insert", key, record.name)
         return StoredObject(key=key, sha256=record.sha256, size=record.size,
                             kind=detection.kind.value, mime=detection.mime, location=location,
                             reason=detection.reason)
@@ -111,8 +119,8 @@ class Pipeline:
             raise FileprocError(f"{key!r} has no stored object yet")
         return self.records.advance(key, "stored")
 
-    def describe_file(self, key: str, options: ExtractOptions,
-                      timeout_s: float) -> tuple[Record, Description | None]:
+    def describe_file(self, key: str, options: ExtractOptions, timeout_s: float,
+                      memory_bytes: int | None = None) -> tuple[Record, Description | None]:
         """Extract text and facts in the bounded worker; skipped when already described."""
         record = self.record(key)
         if record.state in ("described", "done"):
@@ -121,14 +129,17 @@ class Pipeline:
             raise FileprocError(f"{key!r} has not been stored yet")
         detection = Detection(FileKind(record.type), record.mime)
         with self.source(record) as path:
+            faults.slow_describe(timeout_s, f"describing {record.name!r}", key, record.name)
             result = run_bounded(describe, path, detection, options, timeout_s=timeout_s,
-                                 what=f"describing {record.name!r}")
+                                 what=f"describing {record.name!r}", memory_bytes=memory_bytes)
+        faults.crash("after_describe", key, record.name)
         details = dict(result.details)
         if result.thumbnail:
             details["thumbnail"] = self.store.put_bytes(
                 f"thumbnails/{record.sha256[:2]}/{record.sha256}.png", result.thumbnail)
         record = self.records.advance(key, "described", description=result.description,
                                       text=result.text, details=details)
+        faults.crash("after_update", key, record.name)
         return record, result
 
     def finalize_file(self, key: str) -> Finalized:
@@ -142,6 +153,7 @@ class Pipeline:
         for upload in self.records.pending_uploads(key):
             if uploads.delete_upload(self.upload_dir, upload):
                 deleted.append(upload.name)
+                faults.crash("after_delete", key, upload.name)
             if upload.duplicate:
                 self._notify(key, f"duplicate-{upload.id}",
                              f"Duplicate {upload.name} of {record.name} ({record.type}) - "
@@ -149,6 +161,7 @@ class Pipeline:
             self.records.set_upload_state(upload.id, "deleted")
         self._notify(key, "processed", f"Processed {record.name} ({record.type}) - "
                      f"db: {record.uuid}, s3: {record.location}", notified)
+        faults.crash("after_notify", key, record.name)
         return Finalized(record=record, deleted=deleted, notified=notified)
 
     def _notify(self, key: str, event: str, message: str, sent: list[str]) -> None:

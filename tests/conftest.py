@@ -1,4 +1,5 @@
-"""Shared fixtures: the development corpus (scored tests) and per-test FILEPROC_HOME."""
+"""Shared fixtures: the development corpus (scored tests), per-test FILEPROC_HOME, and the
+real daemon on it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import importlib.util
 import json
 import os
 from pathlib import Path
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -66,3 +68,12 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     resolved = Settings.from_env()
     resolved.ensure_dirs()
     return resolved
+
+
+@pytest.fixture()
+def daemon(settings: Any) -> Iterator[Any]:
+    """``dagster-daemon run`` on the temporary settings, sensor ticking every second."""
+    from daemon import running
+
+    with running(settings):
+        yield settings

@@ -6,18 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fileproc_dagster.instance import prepare_dagster_home
 from fileproc_dagster.records import Record, RecordStore
 from fileproc_dagster.settings import Settings
 
@@ -32,30 +27,6 @@ CORPUS_MIX = {
     "upload.pdf": "quarantined", "holiday_7692.png": "quarantined",
     "archive_4631.zip": "quarantined",
 }
-
-
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
-@pytest.fixture()
-def daemon(settings: Settings) -> Iterator[Settings]:
-    """``dagster-daemon run`` on a temporary DAGSTER_HOME, sensor ticking every second."""
-    prepare_dagster_home(settings.dagster_home)
-    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home),
-           "FILEPROC_HOME": str(settings.home), "FILEPROC_SENSOR_INTERVAL_S": "1"}
-    with open(settings.home / "daemon.log", "wb") as log:
-        process = subprocess.Popen(
-            [_bin("dagster-daemon"), "run", "-m", "fileproc_dagster.definitions"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            yield settings
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
 
 
 def _wait_for(records: RecordStore, count: int, timeout_s: float,

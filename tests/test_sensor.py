@@ -62,7 +62,6 @@ def test_partial_and_temporary_files_are_left_alone(settings: Settings) -> None:
     growing.write_bytes(b"%PDF-1.7 start")
     for name in ("a.part", ".hidden", "b.tmp", "c.crdownload", "d~"):
         (settings.upload_dir / name).write_text("x")
-    (settings.upload_dir / "folder.pdf").mkdir()
     with dg.instance_for_test() as instance:
         first = _tick(settings, instance, None)
         with open(growing, "ab") as handle:  # still being written between the two looks
@@ -73,6 +72,23 @@ def test_partial_and_temporary_files_are_left_alone(settings: Settings) -> None:
         assert set(json.loads(second.cursor or "")["waiting"]) == {"big.pdf"}
         third = _tick(settings, instance, second.cursor)
         assert [k[:4] for k in _added(third)] == ["big-"]
+
+
+def test_entries_that_are_not_files_are_refused_unread(settings: Settings) -> None:
+    (settings.upload_dir / "folder.pdf").mkdir()
+    (settings.upload_dir / "link.txt").symlink_to("/etc/hostname")
+    with dg.instance_for_test() as instance:
+        result = _tick(settings, instance, _tick(settings, instance, None).cursor)
+    records = {r.name: r for r in RecordStore(settings.db_url).records()}
+    assert {n: r.state for n, r in records.items()} == {
+        "folder.pdf": "quarantined", "link.txt": "quarantined"}
+    assert "directory" in (records["folder.pdf"].error or "")
+    assert "link" in (records["link.txt"].error or "")
+    assert (settings.quarantine_dir / records["link.txt"].key / "link.txt").is_symlink()
+    assert os.listdir(settings.upload_dir) == []
+    # Each gets a partition and a run of its own that shows the refusal in the UI.
+    assert sorted(_added(result)) == sorted(r.key for r in records.values())
+    assert all(r.tags.get("fileproc/verdict") for r in result.run_requests or [])
 
 
 def test_new_files_are_batched_into_contiguous_ranges(settings: Settings) -> None:

@@ -68,6 +68,7 @@ def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
     """The uploaded file's bytes in the object store, under a content-addressed key."""
     files = pipeline(uploads, object_store, records, notifier)
     options = extractor.options()
+    files.warm_up()
 
     def store(key: str) -> dict[str, Any]:
         stored = files.store_file(key, options)
@@ -111,7 +112,8 @@ def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
     described: list[Record] = []
 
     def describe(key: str) -> dict[str, Any]:
-        record, result = files.describe_file(key, options, config.timeout_s)
+        record, result = files.describe_file(key, options, config.timeout_s,
+                                             extractor.worker_memory_bytes)
         described.append(record)
         text = record.text or ""
         metadata: dict[str, Any] = {

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from fileproc_dagster import faults, quarantine
 from fileproc_dagster import uploads as intake
 from fileproc_dagster.errors import FileprocError
-from fileproc_dagster.records import RecordStore, Upload
+from fileproc_dagster.records import Record, RecordStore, Upload
 
 from .jobs import process_file
 from .partitions import uploads_partitions
@@ -34,9 +35,14 @@ def batches(new: list[Upload], max_batch: int, parallel_runs: int) -> list[list[
 
 
 def run_requests(pending: list[Upload], verdicts: list[tuple[str, str]], max_batch: int,
-                 parallel_runs: int) -> tuple[list[str], list[dg.RunRequest]]:
-    """Partitions to add and runs to request for uploads not yet requested."""
-    first_uploads = [u for u in pending if not u.duplicate]
+                 parallel_runs: int, existing: set[str]) -> tuple[list[str], list[dg.RunRequest]]:
+    """Partitions to add and runs to request for uploads not yet requested.
+
+    Uploads of new content are batched over ranges of new partitions; an upload whose
+    partition exists already (a duplicate, a released file) gets a run of its own, since a
+    range reaching back to it would sweep in every partition in between.
+    """
+    first_uploads = [u for u in pending if not u.duplicate and u.key not in existing]
     requests = []
     for batch in batches(first_uploads, max_batch, parallel_runs):
         start, end = batch[0], batch[-1]
@@ -46,20 +52,33 @@ def run_requests(pending: list[Upload], verdicts: list[tuple[str, str]], max_bat
                   "fileproc/files": str(len(batch))}))
     # A duplicate maps to a partition that exists already, maybe far from the new ones.
     requests += [dg.RunRequest(partition_key=u.key, run_key=f"upload:{u.id}",
-                               tags={"fileproc/duplicate": "true"})
-                 for u in pending if u.duplicate]
+                               tags={"fileproc/duplicate": str(u.duplicate).lower()})
+                 for u in pending if u.duplicate or u.key in existing]
     requests += [dg.RunRequest(partition_key=key, run_key=f"verdict:{key}:{stamp}",
                                tags={"fileproc/verdict": "true"}) for key, stamp in verdicts]
     return list(dict.fromkeys(u.key for u in first_uploads)), requests
 
 
-def _receive_ready(context: dg.SensorEvaluationContext, upload_dir: Path, store: RecordStore,
-                   ready: list[str]) -> None:
+def _receive_ready(context: dg.SensorEvaluationContext, uploads: UploadsResource,
+                   store: RecordStore, ready: list[str]) -> list[str]:
+    """Register ready entries; those refused at the door are quarantined unread.
+
+    Returns the partition keys of the refused ones, so each gets a partition and a run
+    that shows its failure in the UI.
+    """
+    refused = []
     for name in ready:
         try:
-            intake.receive(upload_dir, name, store)
-        except (OSError, FileprocError) as exc:  # vanished or refused: log, keep going
+            admitted = quarantine.admit(Path(uploads.upload_dir), Path(uploads.quarantine_dir),
+                                        name, store, max_bytes=uploads.max_upload_bytes)
+        except (OSError, FileprocError) as exc:  # e.g. unreadable: log, keep going
             context.log.warning(f"skipping upload {name!r}: {exc}")
+            continue
+        if isinstance(admitted, Record):
+            context.log.warning(f"refused upload {name!r}: {admitted.error}")
+            refused.append(admitted.key)
+    store.flag_verdicts(refused)
+    return refused
 
 
 def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
@@ -74,12 +93,20 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
         store = records.store()
         cursor = json.loads(context.cursor or "{}")
         previous = {k: tuple(v) for k, v in cursor.get("waiting", {}).items()}
-        scan = intake.scan(previous, intake.list_uploads(upload_dir), store.pending_upload_names())
-        _receive_ready(context, upload_dir, store, scan.ready)
+        scan = intake.scan(previous, intake.list_entries(upload_dir),
+                           store.pending_upload_names())
+        refused = _receive_ready(context, uploads, store, scan.ready)
+        faults.crash_group("in_tick", *scan.ready)
         pending = store.unrequested_uploads(cursor.get("through", 0))
+        # Creating a run costs the daemon seconds: a burst is requested a queue's worth per
+        # tick (the rest on the next ticks, "through" marking where), keeping ticks short.
+        pending = pending[:batching.max_batch * batching.parallel_runs]
         verdicts = [(r.key, str(r.updated_at)) for r in store.take_verdicts()]
+        existing = {u.key for u in pending if context.instance.has_dynamic_partition(
+            uploads_partitions.name, u.key)}
         keys, requests = run_requests(pending, verdicts, batching.max_batch,
-                                      batching.parallel_runs)
+                                      batching.parallel_runs, existing)
+        keys += [k for k in refused if k not in keys]
         if requests:
             context.log.info(f"{len(pending)} new upload(s) in {len(requests)} run(s)")
         through = max([u.id for u in pending], default=cursor.get("through", 0))

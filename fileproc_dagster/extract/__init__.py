@@ -8,6 +8,11 @@ from fileproc_dagster.errors import BadInput
 from fileproc_dagster.kinds import Description, Detection, ExtractOptions, FileKind
 
 
+def warm_up() -> None:
+    """Import the document and image extractors (NumPy, OpenCV, Pillow) before the first file."""
+    from fileproc_dagster.extract import documents, images  # noqa: F401
+
+
 def describe(path: Path, detection: Detection, options: ExtractOptions) -> Description:
     """Describe a file of a detected kind: OCR text, image facts or a transcript."""
     # Imported per kind so a worker only loads the libraries (and models) it needs.
