@@ -1,0 +1,143 @@
+"""Shared helpers: paths, the environment of the code under test, statistics, sizes."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+# The directory holding the ``benchmarks`` package; the daemon, its code servers and every
+# worker they spawn must be able to import ``benchmarks.*`` (no-op extractors are pickled by
+# reference), so it goes on their PYTHONPATH.
+BENCH_ROOT = Path(__file__).resolve().parents[1]
+TERMINAL = ("done", "failed", "quarantined")
+
+
+def log(message: str) -> None:
+    """Progress output of the benchmark script (stderr, timestamped)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def default_corpus() -> Path:
+    """``$FILEPROC_CORPUS`` or ``../shared/corpus`` next to the repository."""
+    return Path(os.environ.get("FILEPROC_CORPUS") or BENCH_ROOT.parent / "shared" / "corpus")
+
+
+def bin_path(name: str) -> str:
+    """A console script of the running interpreter's environment (dagster-daemon, fileproc)."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+def python_path(extra: Sequence[Path] = ()) -> str:
+    """PYTHONPATH for child processes: the caller's entries first (so a checkout put there is
+    the code measured), then the benchmarks' root."""
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    for path in (*extra, BENCH_ROOT):
+        if str(path) not in parts:
+            parts.append(str(path))
+    return os.pathsep.join(parts)
+
+
+def fileproc_env(home: Path, dagster_home: Path, interval_s: int = 3,
+                 db_url: str | None = None, **extra: str) -> dict[str, str]:
+    """Environment of one embedded-default installation under ``home`` (README variables).
+
+    DAGSTER_HOME lives outside FILEPROC_HOME so its size is Dagster's storage alone.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("FILEPROC_") and k != "DAGSTER_HOME"}
+    env.update({
+        "FILEPROC_HOME": str(home),
+        "FILEPROC_UPLOAD_DIR": str(home / "uploads"),
+        "FILEPROC_DB_URL": db_url or f"sqlite:///{home / 'records.db'}",
+        "FILEPROC_SENSOR_INTERVAL_S": str(interval_s),
+        "DAGSTER_HOME": str(dagster_home),
+        "PYTHONPATH": python_path(),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    })
+    return env
+
+
+def fileproc_init(env: Mapping[str, str]) -> None:
+    """``fileproc init``: directories and the packaged dagster.yaml in DAGSTER_HOME."""
+    subprocess.run([bin_path("fileproc"), "init"], env=dict(env), check=True,
+                   stdout=subprocess.DEVNULL, timeout=120)
+
+
+def code_under_test() -> dict[str, str]:
+    """Where ``fileproc_dagster`` is imported from in child processes, and its git revision."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import fileproc_dagster, os; "
+         "print(os.path.dirname(os.path.dirname(fileproc_dagster.__file__)))"],
+        env={**os.environ, "PYTHONPATH": python_path()}, capture_output=True, text=True,
+        check=True, timeout=60).stdout.strip()
+    info = {"path": out, "git": "unknown (not a git checkout)"}
+    git = subprocess.run(["git", "-C", out, "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True)
+    if git.returncode == 0 and Path(out, ".git").exists():
+        dirty = subprocess.run(
+            ["git", "-C", out, "status", "--porcelain", "--", "fileproc_dagster"],
+            capture_output=True, text=True).stdout.strip()
+        info["git"] = git.stdout.strip() + (" + uncommitted changes" if dirty else "")
+    return info
+
+
+def dir_bytes(path: Path) -> int:
+    """Apparent size of every file under ``path``."""
+    total = 0
+    for root, _dirs, names in os.walk(path):
+        for name in names:
+            with suppress(FileNotFoundError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+def dir_breakdown(path: Path) -> dict[str, int]:
+    """Bytes per top-level entry of ``path`` (``history`` split one level further: the run
+    database, the per-run event-log shards, the cross-run index)."""
+    parts: dict[str, int] = {}
+    for root, _dirs, names in os.walk(path):
+        rel = Path(root).relative_to(path).parts
+        for name in names:
+            where = (*rel, name)
+            key = "/".join(where[:2] if where[0] == "history" and len(where) > 1 else where[:1])
+            with suppress(FileNotFoundError):
+                parts[key] = parts.get(key, 0) + os.lstat(os.path.join(root, name)).st_size
+    return parts
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def median(values: Sequence[float]) -> float:
+    return percentile(values, 50)
+
+
+@contextmanager
+def workdir(parent: Path | None, keep: bool, name: str) -> Iterator[Path]:
+    """A fresh temporary directory, removed afterwards unless ``keep``."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix=f"fileproc-bench-{name}-", dir=parent))
+    try:
+        yield path
+    finally:
+        if keep:
+            log(f"kept {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)

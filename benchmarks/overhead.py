@@ -1,0 +1,68 @@
+"""Orchestration overhead: the real path with no-op extractors, against a no-op plain loop.
+
+The daemon loads ``benchmarks.noop_location`` (the product's definitions with detection and
+extraction replaced by constant functions), so what remains is everything else a file
+costs: sensor, partitions, runs, run workers, the extraction worker process, the object
+store copy, the records, notifications and Dagster's own storage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import log
+from benchmarks.corpus import build_batch, find, load_mix
+from benchmarks.daemon import DaemonSession, done_time, warm_up
+from benchmarks.floor import run_floor
+from benchmarks.procs import machine_busy_cpu
+
+MODULE = "benchmarks.noop_location"
+
+
+def run_overhead(corpus: Path, root: Path, files: int) -> dict[str, Any]:
+    """CPU and wall per file above the no-op loop, and Dagster storage per file."""
+    mix = load_mix(corpus)
+    batch = build_batch(root / "stage", mix, files, "o")
+    warm = build_batch(root / "stage-warm", [find(corpus, "garden_committee_notes.txt")], 1, "w")
+    loop = run_floor([b.path for b in batch], workers=1, noop=True)
+    log(f"overhead: no-op loop {loop.wall_s:.2f} s wall, {loop.cpu_s:.2f} s CPU")
+    session = DaemonSession(root / "daemon", module=MODULE).start()
+    try:
+        warm_up(session, warm[0].path)
+        assert session.monitor is not None
+        storage_before, parts_before = session.dagster_bytes(), session.dagster_breakdown()
+        runs_before = session.instance.get_runs_count()
+        cpu_start, baseline = session.monitor.cpu_mark(), session.monitor.cpu_by_pid()
+        busy, started = machine_busy_cpu(), time.time()
+        drops = session.drop_all(b.path for b in batch)
+        records = session.wait_ended(drops, 120 + 15 * len(drops))
+        session.wait_idle()
+        cpu = session.monitor.cpu_mark() - cpu_start
+        others = (machine_busy_cpu() - busy - cpu) / (time.time() - started)
+        wall = max(done_time(r) for r in records.values()) - started
+        storage_after, parts_after = session.dagster_bytes(), session.dagster_breakdown()
+        roles = session.monitor.by_role(baseline)
+        runs = session.instance.get_runs_count() - runs_before
+    finally:
+        session.stop()
+    n = len(batch)
+    result: dict[str, Any] = {
+        "files": n, "runs": runs,
+        "states": dict(Counter(r.state for r in records.values())),
+        "ours_wall_s": wall, "ours_cpu_s": cpu, "other_cores": max(others, 0.0),
+        "loop_wall_s": loop.wall_s, "loop_cpu_s": loop.cpu_s,
+        "cpu_ms_per_file": (cpu - loop.cpu_s) / n * 1000,
+        "wall_ms_per_file": (wall - loop.wall_s) / n * 1000,
+        "dagster_bytes_per_file": (storage_after - storage_before) / n,
+        "dagster_bytes_total": storage_after,
+        "dagster_bytes_per_file_by_part": {
+            part: (size - parts_before.get(part, 0)) / n for part, size in parts_after.items()},
+        "cpu_s_by_role": {role: r["cpu_s"] for role, r in roles.items()},
+        "processes_by_role": {role: r["processes"] for role, r in roles.items()},
+    }
+    log(f"overhead: {result['cpu_ms_per_file']:.0f} ms CPU, {result['wall_ms_per_file']:.0f} ms "
+        f"wall, {result['dagster_bytes_per_file'] / 1024:.1f} KB Dagster storage per file")
+    return result
