@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -19,7 +20,6 @@ UNFINISHED = STATES[:-1]
 # A pid may be reused by a new process once the old one is gone: started after the run
 # worker reported itself, it is someone else.
 START_SLACK_S = 2.0
-_boot_time: float | None = None
 
 
 def can_check_processes() -> bool:
@@ -27,12 +27,10 @@ def can_check_processes() -> bool:
     return (PROC / "stat").is_file()
 
 
-def _boot() -> float:
-    global _boot_time
-    if _boot_time is None:
-        line = next(x for x in (PROC / "stat").read_text().splitlines() if x.startswith("btime"))
-        _boot_time = float(line.split()[1])
-    return _boot_time
+@cache
+def _boot_time() -> float:
+    line = next(x for x in (PROC / "stat").read_text().splitlines() if x.startswith("btime"))
+    return float(line.split()[1])
 
 
 def process_alive(pid: int, reported_at: float) -> bool:
@@ -50,7 +48,7 @@ def process_alive(pid: int, reported_at: float) -> bool:
     state, start_ticks = fields[0], int(fields[19])
     if state in ("Z", "X"):
         return False
-    started = _boot() + start_ticks / os.sysconf("SC_CLK_TCK")
+    started = _boot_time() + start_ticks / os.sysconf("SC_CLK_TCK")
     return started <= reported_at + START_SLACK_S
 
 
