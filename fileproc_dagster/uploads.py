@@ -38,24 +38,6 @@ def is_temporary(name: str) -> bool:
     return name.startswith(".") or lowered.endswith(TEMPORARY_SUFFIXES)
 
 
-def list_uploads(upload_dir: Path) -> dict[str, Observation]:
-    """Regular files directly in the upload directory (no directories, no symlinks)."""
-    listing: dict[str, Observation] = {}
-    with os.scandir(upload_dir) as entries:
-        for entry in entries:
-            if is_temporary(entry.name):
-                continue
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if stat.S_ISREG(info.st_mode):
-                listing[entry.name] = (info.st_size, info.st_mtime_ns)
-            elif stat.S_ISLNK(info.st_mode):
-                log.warning("ignoring symlink in the upload directory: %r", entry.name)
-    return listing
-
-
 def list_entries(upload_dir: Path) -> dict[str, Observation]:
     """Everything the sensor must look at: regular files, and the symlinks, directories and
     other entries that are refused (quarantined unread) once they stop changing."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.uploads import (copy_into, is_temporary, list_uploads, partition_key,
+from fileproc_dagster.uploads import (copy_into, is_temporary, list_entries, partition_key,
                                       scan, upload_path)
 
 SHA = "0123456789abcdef" * 4
@@ -20,12 +20,15 @@ def test_temporary_names_are_ignored(name: str) -> None:
     assert is_temporary(name)
 
 
-def test_listing_skips_directories_symlinks_and_temporaries(tmp_path: Path) -> None:
+def test_listing_skips_temporaries_and_never_follows_links(tmp_path: Path) -> None:
     (tmp_path / "ok.txt").write_text("x")
     (tmp_path / "partial.pdf.part").write_text("x")
-    (tmp_path / "folder.pdf").mkdir()
+    (tmp_path / ".hidden").write_text("x")
     (tmp_path / "link.txt").symlink_to("/etc/hostname")
-    assert set(list_uploads(tmp_path)) == {"ok.txt"}
+    listing = list_entries(tmp_path)
+    assert set(listing) == {"ok.txt", "link.txt"}
+    assert listing["link.txt"] == (os.lstat(tmp_path / "link.txt").st_size,
+                                   os.lstat(tmp_path / "link.txt").st_mtime_ns)
 
 
 @pytest.mark.parametrize("name", ["Résumé final (1).pdf", "a;rm -rf x$(id).png",
