@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import resource
 import signal
@@ -67,8 +68,18 @@ def deadline(seconds: float, what: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _limit_data(limit: int | None) -> None:
-    """Worker initializer: cap the data segment (inherited by tesseract and other children)."""
+def _exit_with_parent(parent: int) -> None:
+    """Stop this worker once the process that started it is gone (e.g. SIGKILLed): the pool's
+    queue holds its own write end, so the worker would otherwise wait for work forever."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _init_worker(limit: int | None) -> None:
+    """Worker initializer: follow the parent out, cap the data segment (inherited by
+    tesseract and other children)."""
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     if not limit:
         return
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
@@ -122,7 +133,7 @@ class Worker:
             data = self.memory_bytes * DATA_LIMIT_FACTOR if self.memory_bytes else None
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_limit_data, initargs=(data,))
+                initializer=_init_worker, initargs=(data,))
             self._calls = 0
         return self._pool
 
@@ -213,6 +224,9 @@ class Worker:
 
 _worker = Worker()
 atexit.register(_worker.kill)
+# A run worker is itself a multiprocessing child: at its exit multiprocessing joins its
+# children before atexit runs, so the extraction worker must be stopped first.
+multiprocessing.util.Finalize(_worker, _worker.kill, exitpriority=100)
 
 
 def warm_up(fn: Callable[[], object]) -> None:
