@@ -23,9 +23,6 @@ from fileproc_dagster.records import Received, Record, RecordStore
 from fileproc_dagster.settings import Settings
 
 
-PARTITIONS = "uploads"
-
-
 @dataclass(frozen=True)
 class Outcome:
     """The result of processing one path."""
@@ -85,6 +82,7 @@ def process_paths(settings: Settings, paths: Sequence[Path],
             print(outcome.summary())
     """
     from fileproc_dagster.definitions import ASSETS, build_resources
+    from fileproc_dagster.defs.partitions import UPLOADS
 
     settings.ensure_dirs()
     limits.set_memory_limit(settings.worker_memory_bytes)
@@ -101,7 +99,7 @@ def process_paths(settings: Settings, paths: Sequence[Path],
         if isinstance(received, Record):  # refused unread, quarantined at the door
             yield Outcome(path, received.key, False, received)
             continue
-        instance.add_dynamic_partitions(PARTITIONS, [received.key])
+        instance.add_dynamic_partitions(UPLOADS, [received.key])
         dg.materialize(ASSETS, partition_key=received.key, instance=instance,
                        resources=resources, run_config=run_config, raise_on_error=False,
                        tags={"fileproc/source": "process"})

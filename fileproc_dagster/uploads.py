@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import logging
 import os
 import re
 import shutil
@@ -21,8 +20,6 @@ from pathlib import Path
 
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.records import Received, RecordStore, Upload
-
-log = logging.getLogger(__name__)
 
 TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", ".swp", "~")
 KEY_STEM_CHARS = 40

@@ -55,9 +55,9 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
         policy = context.op_def.retry_policy
         if policy is not None and context.retry_number < policy.max_retries:
             raise next(iter(transient.values()))
-        for key, exc in transient.items():
-            files.fail(key, f"{what}: {exc}")
-            failed[key] = str(exc)
+        for key, error in transient.items():
+            files.fail(key, f"{what}: {error}")
+            failed[key] = str(error)
     if failed and (single or not done):
         first = next(iter(failed.values()))
         raise dg.Failure(description=f"{what}: {first}" if single else

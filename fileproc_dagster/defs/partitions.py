@@ -2,4 +2,5 @@
 
 import dagster as dg
 
-uploads_partitions = dg.DynamicPartitionsDefinition(name="uploads")
+UPLOADS = "uploads"
+uploads_partitions = dg.DynamicPartitionsDefinition(name=UPLOADS)

@@ -9,7 +9,8 @@ from fileproc_dagster.kinds import ExtractOptions
 from fileproc_dagster.notify import Notifier
 from fileproc_dagster.pipeline import Pipeline
 from fileproc_dagster.records import RecordStore
-from fileproc_dagster.settings import DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKER_MEMORY_BYTES
+from fileproc_dagster.limits import DEFAULT_MEMORY_BYTES
+from fileproc_dagster.settings import DEFAULT_MAX_UPLOAD_BYTES
 from fileproc_dagster.store import LocalObjectStore, ObjectStore
 
 
@@ -78,7 +79,7 @@ class ExtractorResource(dg.ConfigurableResource):
     whisper_model: str = ""
     max_pages: int = 200
     max_image_pixels: int = 100_000_000
-    worker_memory_bytes: int = DEFAULT_WORKER_MEMORY_BYTES
+    worker_memory_bytes: int = DEFAULT_MEMORY_BYTES
 
     def options(self, **overrides: object) -> ExtractOptions:
         values = {k: getattr(self, k) for k in ExtractOptions.__dataclass_fields__}

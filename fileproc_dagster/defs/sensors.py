@@ -19,7 +19,7 @@ from fileproc_dagster.errors import FileprocError
 from fileproc_dagster.records import Record, RecordStore, Upload
 
 from .jobs import process_file
-from .partitions import uploads_partitions
+from .partitions import UPLOADS, uploads_partitions
 from .resources import BatchingResource, RecordsResource, UploadsResource
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -102,8 +102,8 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
         # tick (the rest on the next ticks, "through" marking where), keeping ticks short.
         pending = pending[:batching.max_batch * batching.parallel_runs]
         verdicts = [(r.key, str(r.updated_at)) for r in store.take_verdicts()]
-        existing = {u.key for u in pending if context.instance.has_dynamic_partition(
-            uploads_partitions.name, u.key)}
+        existing = {u.key for u in pending
+                    if context.instance.has_dynamic_partition(UPLOADS, u.key)}
         keys, requests = run_requests(pending, verdicts, batching.max_batch,
                                       batching.parallel_runs, existing)
         keys += [k for k in refused if k not in keys]
