@@ -10,7 +10,7 @@ from fileproc_dagster.defs.jobs import process_file
 from fileproc_dagster.defs.resources import (BatchingResource, ExtractorResource,
                                              LocalObjectStoreResource, NotifierResource,
                                              RecordsResource, UploadsResource)
-from fileproc_dagster.defs.reconcile import reconcile_sensor
+from fileproc_dagster.defs.reconcile import reconcile_sensor, resend_notifications
 from fileproc_dagster.defs.release import release_quarantined
 from fileproc_dagster.defs.sensors import build_upload_sensor
 from fileproc_dagster.settings import Settings
@@ -42,7 +42,7 @@ def defs() -> dg.Definitions:
     settings.ensure_dirs()
     return dg.Definitions(
         assets=ASSETS,
-        jobs=[process_file, release_quarantined],
+        jobs=[process_file, release_quarantined, resend_notifications],
         sensors=[build_upload_sensor(settings.sensor_interval_s), reconcile_sensor],
         resources=build_resources(settings),
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from fileproc_dagster.records import STATES, RecordStore, files
+from fileproc_dagster.records import STATES, RecordStore, files, notifications
 
 PROC = Path("/proc")
 UNFINISHED = STATES[:-1]
@@ -66,3 +66,18 @@ def stalled(records: RecordStore, idle_since: datetime, limit: int = 500) -> lis
         return [(key, updated if updated.tzinfo else updated.replace(tzinfo=UTC))
                 for key, updated in conn.execute(query)]
 
+
+
+def unsent(records: RecordStore, idle_since: datetime, limit: int = 500) -> list[
+        tuple[str, str, str]]:
+    """Notifications never stamped sent for files untouched since ``idle_since``.
+
+    (key, event, message): what a notification target that stayed down through every step
+    retry left behind; the ledger holds the message, so it can be sent again as it was.
+    """
+    query = (sa.select(notifications.c.key, notifications.c.event, notifications.c.message)
+             .join(files, files.c.key == notifications.c.key)
+             .where(notifications.c.sent_at.is_(None), files.c.updated_at < idle_since)
+             .order_by(files.c.updated_at, notifications.c.event).limit(limit))
+    with records.engine.connect() as conn:
+        return [(key, event, message) for key, event, message in conn.execute(query)]

@@ -160,3 +160,42 @@ def test_secret_parts_cover_passwords_and_tokens() -> None:
                           "slack://TokenA1/TokenB22/TokenC333"])
     assert {"p%40ss", "p@ss", "alice", "TokenA1", "TokenB22", "TokenC333"} <= set(parts)
     assert "example.org" not in parts  # host names stay readable in the senders' logs
+
+
+def test_notification_left_unsent_is_sent_again_when_the_target_is_back(
+        settings: Settings, hook: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from fileproc_dagster.defs.reconcile import RESEND_EVERY_S, resend_notifications, \
+        resend_request
+    from fileproc_dagster.defs.resources import NotifierResource, RecordsResource
+    from fileproc_dagster.records import files
+
+    records = RecordStore(settings.db_url)
+    key = records.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    message = "Processed k.txt (document)"
+    down = Notifier(settings.outbox, [f"json://alice:{SECRET}@127.0.0.1:9/hook"])
+    with pytest.raises(TransientError):  # what every step retry of the file ran into
+        down.send_once(Notification(key, "processed", message), records)
+    resource = RecordsResource(url=settings.db_url)
+    now = datetime.now(UTC)
+    assert resend_request(resource, now) == []  # its run may still be retrying
+    with records.engine.begin() as conn:
+        conn.execute(files.update().values(updated_at=now - timedelta(seconds=RESEND_EVERY_S)))
+    requested = resend_request(resource, now + timedelta(seconds=1))
+    assert [r.job_name for r in requested] == ["resend_notifications"]
+
+    def resend(url: str) -> dg.ExecuteInProcessResult:
+        return resend_notifications.execute_in_process(raise_on_error=False, resources={
+            "records": resource,
+            "notifier": NotifierResource(outbox=str(settings.outbox), urls=url)})
+
+    still_down = resend(f"json://alice:{SECRET}@127.0.0.1:9/hook")
+    assert not still_down.success
+    failure = still_down.get_step_failure_events()[0].step_failure_data.error
+    assert failure is not None and "1 of 1 notification(s) still not accepted" in failure.message
+    back = resend(f"json://alice:{SECRET}@{hook}/hook")
+    assert back.success and back.output_for_node("resend") == 1
+    assert [r["body"]["message"] for r in _Hook.received] == [message]
+    assert resend_request(resource, now + timedelta(seconds=1)) == []  # stamped sent
+    assert len(settings.outbox.read_text().splitlines()) == 1

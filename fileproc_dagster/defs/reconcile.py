@@ -6,7 +6,9 @@ queue slot until the max-runtime limit and is never retried. Each tick looks onl
 starting and started runs of ``process_file``, reads the pid each worker logs when it starts,
 and reports a run whose worker is gone as failed, so run retries re-execute it FROM_FAILURE.
 Files whose runs failed for good (run retries used up) get a run of their own; every side
-effect being idempotent, a repeated step does no harm.
+effect being idempotent, a repeated step does no harm. Notifications that a target down
+through every retry left unsent are sent again by a ``resend_notifications`` run, every
+``RESEND_EVERY_S`` while any remains.
 
 Pids are checked on this machine: the code servers that launch runs with the default launcher
 must share the daemon's host and process namespace (as in the embedded default); runs whose
@@ -23,10 +25,12 @@ from typing import Any
 import dagster as dg
 
 from fileproc_dagster import recovery
+from fileproc_dagster.errors import TransientError
+from fileproc_dagster.notify import Notification
 
 from .jobs import process_file
 from .partitions import uploads_partitions
-from .resources import RecordsResource
+from .resources import NotifierResource, RecordsResource
 from .sensors import RANGE_END, RANGE_START
 
 INTERVAL_S = 3
@@ -36,6 +40,8 @@ CONFIRM_S = 2.0
 # A file this long untouched, whose run failed this long ago (run retries react in seconds)
 # and that no live run covers, is stalled.
 STALLED_AFTER_S = 60.0
+# Longer than a finalize step takes through all its step and run retries.
+RESEND_EVERY_S = 600
 LIVE = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED,
         dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
         dg.DagsterRunStatus.CANCELING]
@@ -125,20 +131,57 @@ def stalled_requests(instance: dg.DagsterInstance, records: RecordsResource,
     failed = _covered([r for r in ended if r.update_timestamp < settled], order, keys)
     busy = _covered([*instance.get_run_records(dg.RunsFilter(statuses=LIVE)),
                      *(r for r in ended if r.update_timestamp >= settled)], order, keys)
-    return [dg.RunRequest(partition_key=key, run_key=f"reconcile:{key}:{updated.isoformat()}",
+    return [dg.RunRequest(job_name=process_file.name, partition_key=key,
+                          run_key=f"reconcile:{key}:{updated.isoformat()}",
                           tags={"fileproc/reconciled": "true"})
             for key, updated in stalled if key in failed and key not in busy]
 
 
-@dg.sensor(job=process_file, minimum_interval_seconds=INTERVAL_S,
+@dg.op
+def resend(context: dg.OpExecutionContext, records: RecordsResource,
+           notifier: NotifierResource) -> dg.Output[int]:
+    """Sends the notifications left unsent, each exactly as first written in the ledger."""
+    store, sender = records.store(), notifier.notifier()
+    unsent = recovery.unsent(store, datetime.now(UTC) - timedelta(seconds=RESEND_EVERY_S))
+    failed = []
+    for key, event, message in unsent:
+        try:
+            sender.send_once(Notification(key, event, message), store)
+        except TransientError as exc:
+            context.log.warning(f"notification {event} of {key}: {exc}")
+            failed.append(f"{key}:{event}")
+    if failed:
+        raise dg.Failure(description=f"{len(failed)} of {len(unsent)} notification(s) still "
+                         f"not accepted; tried again in {RESEND_EVERY_S} s",
+                         metadata={"unsent": failed}, allow_retries=False)
+    return dg.Output(len(unsent), metadata={"sent": len(unsent)})
+
+
+@dg.job(description="Send notifications that an unreachable target left unsent.")
+def resend_notifications() -> None:
+    resend()
+
+
+def resend_request(records: RecordsResource, now: datetime) -> list[dg.RunRequest]:
+    """A resend run when notifications are left unsent, at most one per ``RESEND_EVERY_S``."""
+    if not recovery.unsent(records.store(), now - timedelta(seconds=RESEND_EVERY_S), limit=1):
+        return []
+    bucket = int(now.timestamp()) // RESEND_EVERY_S
+    return [dg.RunRequest(job_name=resend_notifications.name, run_key=f"resend:{bucket}")]
+
+
+@dg.sensor(jobs=[process_file, resend_notifications], minimum_interval_seconds=INTERVAL_S,
            default_status=dg.DefaultSensorStatus.RUNNING)
 def reconcile_sensor(context: dg.SensorEvaluationContext,
                      records: RecordsResource) -> dg.SensorResult:
-    """Recovers runs whose worker died unnoticed and files that no run will finish."""
+    """Recovers runs whose worker died unnoticed, files that no run will finish, and
+    notifications that were never accepted."""
     cursor: dict[str, Any] = json.loads(context.cursor or "{}")
     suspects = fail_dead_runs(context, cursor.get("suspects", {}), time.time())
-    requests = stalled_requests(context.instance, records, datetime.now(UTC))
+    now = datetime.now(UTC)
+    requests = stalled_requests(context.instance, records, now)
     if requests:
         context.log.warning(f"re-requesting {len(requests)} stalled file(s)")
+    requests += resend_request(records, now)
     return dg.SensorResult(run_requests=requests,
                            cursor=json.dumps({"suspects": suspects}, sort_keys=True))
