@@ -151,3 +151,35 @@ def test_one_run_processes_a_batch_and_isolates_bad_files(settings: Settings,
         failure = [e for e in alone.all_events if e.event_type_value == "STEP_FAILURE"][0]
         assert "empty" in str(failure.event_specific_data)
     assert [n["event"] for n in _outbox(settings)].count("processed") == 2
+
+
+def test_batch_cost_does_not_grow_with_the_partitions_behind_it(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file's metadata in a batch, without re-reading every partition key per file
+    (Dagster's check does, which made a batch O(files x partitions)): each step reads the
+    keys once, whether the run holds 2 files or 6."""
+    reads: list[str] = []
+    original = dg.DagsterInstance.get_dynamic_partitions
+
+    def counting(self: dg.DagsterInstance, partitions_def_name: str) -> list[str]:
+        reads.append(partitions_def_name)
+        return list(original(self, partitions_def_name))
+
+    def batch(instance: dg.DagsterInstance, count: int) -> int:
+        keys = []
+        for i in range(count):
+            source = tmp_path / f"note_{count}_{i}.txt"
+            source.write_text(f"note {i} of a batch of {count}\n")
+            keys.append(_drop(settings, source, instance))
+        before = len(reads)
+        result = dg.materialize(ASSETS, instance=instance, resources=build_resources(settings),
+                                tags={RANGE_START: keys[0], RANGE_END: keys[-1]})
+        assert result.success
+        described = result.asset_materializations_for_node("file_description")
+        assert {m.partition for m in described} == set(keys)
+        assert all(m.metadata["words"].value >= 5 for m in described)  # type: ignore[operator]
+        return len(reads) - before
+
+    monkeypatch.setattr(dg.DagsterInstance, "get_dynamic_partitions", counting)
+    with dg.instance_for_test() as instance:
+        assert batch(instance, 2) == batch(instance, 6)

@@ -1,5 +1,9 @@
 """Per-file assets: stored object -> record -> description -> processed (done, notified).
 
+Each materialization carries only its own step's facts (every one of them is stored twice by
+Dagster, once per file and asset): the object's type and location, the record's id, the text,
+the upload deleted and the notification sent.
+
 A run may cover one partition or a contiguous range of them (a batch of new uploads): each
 asset handles the files of its run one by one, so every file keeps its own metadata, retries,
 time limit and error (see ``files.for_each_file``).
@@ -51,14 +55,6 @@ class DescribeConfig(dg.Config):
         default=None, description="Model directory or checkpoint; empty: packaged tiny.en.")
 
 
-def _record_metadata(record: Record) -> dict[str, Any]:
-    return {
-        "record_id": dg.MetadataValue.text(record.uuid),
-        "state": dg.MetadataValue.text(record.state),
-        "location": dg.MetadataValue.url(record.location or ""),
-    }
-
-
 @dg.asset(partitions_def=uploads_partitions, group_name=GROUP, retry_policy=STORE_RETRY,
           backfill_policy=BATCHED, kinds={"python", "s3"})
 def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
@@ -90,7 +86,7 @@ def file_record(context: dg.AssetExecutionContext, config: StepConfig,
 
     def record(key: str) -> dict[str, Any]:
         done = files.record_file(key)
-        return {**_record_metadata(done), "name": done.name, "type": done.type or ""}
+        return {"record_id": done.uuid, "name": done.name}
 
     return for_each_file(context, files, "recording the file", record, config.timeout_s)
 
@@ -117,7 +113,7 @@ def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
         described.append(record)
         text = record.text or ""
         metadata: dict[str, Any] = {
-            **_record_metadata(record), "description": record.description or "",
+            "description": record.description or "",
             "text": dg.MetadataValue.md(f"```\n{text[:SNIPPET]}\n```" if text else "_no text_"),
             "words": dg.MetadataValue.int(len(text.split())),
             "details": dg.MetadataValue.json(
@@ -130,8 +126,8 @@ def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
                 f"![thumbnail](data:image/png;base64,{encoded})")
         return metadata
 
-    result = for_each_file(context, files, "describing the file", describe)
-    return dg.MaterializeResult(metadata=result.metadata, check_results=[_has_text(described)])
+    for_each_file(context, files, "describing the file", describe)
+    return dg.MaterializeResult(check_results=[_has_text(described)])
 
 
 def _has_text(records: list[Record]) -> dg.AssetCheckResult:
@@ -152,7 +148,8 @@ def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
 
     def finalize(key: str) -> dict[str, Any]:
         finalized = files.finalize_file(key)
-        return {**_record_metadata(finalized.record),
+        return {"record_id": finalized.record.uuid,
+                "location": dg.MetadataValue.url(finalized.record.location or ""),
                 "uploads_deleted": dg.MetadataValue.json(finalized.deleted),
                 "notifications": dg.MetadataValue.json(finalized.notified)}
 

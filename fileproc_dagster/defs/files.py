@@ -19,6 +19,26 @@ from fileproc_dagster.pipeline import Pipeline
 from fileproc_dagster.records import END_STATES
 
 
+def add_partition_metadata(context: dg.AssetExecutionContext, key: str,
+                           metadata: dict[str, Any]) -> None:
+    """Metadata for one partition of the run, shown on that partition's materialization.
+
+    ``add_asset_metadata(partition_key=...)`` checks the key against the run's range by reading
+    every key of the dynamic partition, on each call: at 100k partitions that cost 0.28 s per
+    file and asset, 85% of a 50-file batch's CPU. The key is one of the run's own
+    (``context.partition_keys``, read once per step), so it goes straight to the step's
+    metadata accumulator; should that internal move in a later Dagster, the public call is
+    used.
+    """
+    step = getattr(context.op_execution_context, "_step_execution_context", None)
+    accumulator = getattr(step, "_metadata_accumulator", None)
+    if not hasattr(accumulator, "with_additional_asset_metadata"):
+        context.add_asset_metadata(metadata, partition_key=key)
+        return
+    step._metadata_accumulator = accumulator.with_additional_asset_metadata(  # type: ignore[union-attr]
+        asset_key=context.asset_key, partition_key=key, metadata=metadata)
+
+
 def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
                   step: Callable[[str], dict[str, Any]], timeout_s: float = 0,
                   first_step: bool = False) -> dg.MaterializeResult:
@@ -49,7 +69,7 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
             context.log.warning(f"{what} {key}: {exc}")
             transient[key] = exc
         else:
-            context.add_asset_metadata(metadata, partition_key=key)
+            add_partition_metadata(context, key, metadata)
             done.append(key)
     if transient:
         policy = context.op_def.retry_policy
@@ -64,6 +84,7 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
                          f"{what}: all {len(failed)} files failed, e.g. {first}",
                          allow_retries=False, metadata={"failed": failed})
     files.records.flag_verdicts(list(failed))
-    return dg.MaterializeResult(metadata={
-        "files": dg.MetadataValue.int(len(keys)), "finished": dg.MetadataValue.int(len(done)),
-        "failed": dg.MetadataValue.json(failed)})
+    if not single:  # a summary of the batch: metadata here would be copied to every file
+        context.log.info(f"{what}: {len(done)} of {len(keys)} file(s) finished"
+                         + (f", failed: {failed}" if failed else ""))
+    return dg.MaterializeResult()
