@@ -23,7 +23,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
         "uploads": UploadsResource(upload_dir=str(settings.upload_dir),
                                    quarantine_dir=str(settings.quarantine_dir),
-                                   max_upload_bytes=settings.max_upload_bytes),
+                                   max_upload_bytes=settings.max_upload_bytes,
+                                   settle_s=settings.settle_s),
         "object_store": LocalObjectStoreResource(root=str(settings.store_dir)),
         "records": RecordsResource(url=settings.db_url),
         "notifier": NotifierResource(

@@ -45,6 +45,7 @@ class Settings:
     dagster_home: Path
     db_url: str
     sensor_interval_s: int = 3
+    settle_s: float = 2.0
     notify_urls: str = ""
     max_batch: int = 50
     parallel_runs: int = 2
@@ -69,6 +70,7 @@ class Settings:
             dagster_home=path("DAGSTER_HOME", "dagster"),
             db_url=env.get("FILEPROC_DB_URL") or f"sqlite:///{home / 'records.db'}",
             sensor_interval_s=int(env.get("FILEPROC_SENSOR_INTERVAL_S") or 3),
+            settle_s=float(env.get("FILEPROC_SETTLE_S") or 2.0),
             notify_urls=env.get("FILEPROC_NOTIFY_URLS", ""),
             max_batch=int(env.get("FILEPROC_MAX_BATCH") or 50),
             parallel_runs=int(env.get("FILEPROC_PARALLEL_RUNS") or 2),

@@ -25,8 +25,9 @@ TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", "
 KEY_STEM_CHARS = 40
 NAME_MAX_BYTES = 255  # one path component on the usual Linux filesystems
 
-# name -> (size, mtime_ns): one observation of a file in the upload directory.
-Observation = tuple[int, int]
+# name -> (size, mtime_ns, changed_ns): one observation of a file in the upload directory;
+# changed_ns is the later of mtime and ctime, which a copy that keeps old times cannot fake.
+Observation = tuple[int, int, int]
 
 
 def is_temporary(name: str) -> bool:
@@ -47,7 +48,8 @@ def list_entries(upload_dir: Path) -> dict[str, Observation]:
                 info = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            listing[entry.name] = (info.st_size, info.st_mtime_ns)
+            listing[entry.name] = (info.st_size, info.st_mtime_ns,
+                                   max(info.st_mtime_ns, info.st_ctime_ns))
     return listing
 
 
@@ -60,23 +62,34 @@ class ScanResult:
 
 
 def scan(previous: Mapping[str, Observation], listing: Mapping[str, Observation],
-         registered: set[str]) -> ScanResult:
+         registered: set[str], now_ns: int = 0, settle_ns: int | None = None) -> ScanResult:
     """Pure diff of one sensor tick.
 
-    A file is ready when it was seen with the same size and mtime on the previous check (so a
-    file still being written is left alone); files already registered are skipped. Only files
-    waiting for their second look are carried over, so the state stays O(new files).
+    A file is ready when nothing changed it for ``settle_ns`` before ``now_ns`` (by its
+    timestamps), or when it was seen with the same size and times on the previous check: a
+    file still being written is left alone. Files already registered are skipped. Only files
+    waiting for another look are carried over, so the state stays O(new files).
     """
     ready: list[str] = []
     waiting: dict[str, Observation] = {}
     for name, observation in listing.items():
         if name in registered:
             continue
-        if previous.get(name) == observation:
+        quiet_ns = now_ns - observation[2]
+        if previous.get(name) == observation or (
+                settle_ns is not None and quiet_ns >= settle_ns):
             ready.append(name)
         else:
             waiting[name] = observation
     return ScanResult(ready=sorted(ready), waiting=waiting)
+
+
+def settles_in(waiting: Mapping[str, Observation], now_ns: int, settle_ns: int) -> float | None:
+    """Seconds until the first waiting file has been untouched for ``settle_ns``, if one will
+    within that time (a file with a change time in the future will not)."""
+    quiet = [now_ns - observation[2] for observation in waiting.values()]
+    left = [settle_ns - q for q in quiet if 0 <= q < settle_ns]
+    return min(left) / 1e9 if left else None
 
 
 def partition_key(name: str, sha256: str) -> str:

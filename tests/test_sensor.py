@@ -6,6 +6,7 @@ import json
 import os
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -20,9 +21,10 @@ from fileproc_dagster.settings import Settings
 
 
 def _tick(settings: Settings, instance: dg.DagsterInstance, cursor: str | None,
-          parallel_runs: int = 2) -> dg.SensorResult:
+          parallel_runs: int = 2, settle_s: float = 3600.0) -> dg.SensorResult:
+    """One evaluation; by default every file needs two looks (nothing settles in an hour)."""
     sensor = build_upload_sensor(3)
-    resources = build_resources(settings)
+    resources = build_resources(replace(settings, settle_s=settle_s))
     context = dg.build_sensor_context(
         instance=instance, cursor=cursor,
         resources={"uploads": resources["uploads"], "records": resources["records"],
@@ -55,6 +57,22 @@ def test_new_file_is_requested_on_the_second_look(settings: Settings) -> None:
         # Re-evaluation: the file is registered and requested, nothing is requested again.
         third = _tick(settings, instance, second.cursor)
         assert third.run_requests == [] and third.dynamic_partitions_requests == []
+
+
+def test_settled_file_is_requested_on_the_first_look(settings: Settings) -> None:
+    (settings.upload_dir / "old.txt").write_text("written a while ago")
+    time.sleep(0.6)
+    with dg.instance_for_test() as instance:
+        started = time.monotonic()
+        first = _tick(settings, instance, None, settle_s=0.5)
+        assert time.monotonic() - started < 0.4  # nothing to wait for
+        assert [k.split("-")[0] for k in _added(first)] == ["old"]
+        # A file about to settle is waited for within the tick, not left for the next one.
+        (settings.upload_dir / "fresh.txt").write_text("just written")
+        started = time.monotonic()
+        second = _tick(settings, instance, first.cursor, settle_s=0.5)
+        assert 0.3 < time.monotonic() - started < 3
+        assert [k.split("-")[0] for k in _added(second)] == ["fresh"]
 
 
 def test_partial_and_temporary_files_are_left_alone(settings: Settings) -> None:

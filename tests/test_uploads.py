@@ -9,7 +9,7 @@ import pytest
 
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.uploads import (copy_into, is_temporary, list_entries, partition_key,
-                                      scan, upload_path)
+                                      scan, settles_in, upload_path)
 
 SHA = "0123456789abcdef" * 4
 
@@ -27,8 +27,9 @@ def test_listing_skips_temporaries_and_never_follows_links(tmp_path: Path) -> No
     (tmp_path / "link.txt").symlink_to("/etc/hostname")
     listing = list_entries(tmp_path)
     assert set(listing) == {"ok.txt", "link.txt"}
-    assert listing["link.txt"] == (os.lstat(tmp_path / "link.txt").st_size,
-                                   os.lstat(tmp_path / "link.txt").st_mtime_ns)
+    link = os.lstat(tmp_path / "link.txt")
+    assert listing["link.txt"] == (link.st_size, link.st_mtime_ns,
+                                   max(link.st_mtime_ns, link.st_ctime_ns))
 
 
 @pytest.mark.parametrize("name", ["Résumé final (1).pdf", "a;rm -rf x$(id).png",
@@ -64,25 +65,48 @@ class TestScan:
     """One case per cursor state of the sensor's pure diff."""
 
     def test_new_file_waits_for_a_second_look(self) -> None:
-        result = scan({}, {"a.pdf": (10, 1)}, set())
-        assert result.ready == [] and result.waiting == {"a.pdf": (10, 1)}
+        result = scan({}, {"a.pdf": (10, 1, 1)}, set())
+        assert result.ready == [] and result.waiting == {"a.pdf": (10, 1, 1)}
 
     def test_stable_file_is_ready(self) -> None:
-        result = scan({"a.pdf": (10, 1)}, {"a.pdf": (10, 1)}, set())
+        result = scan({"a.pdf": (10, 1, 1)}, {"a.pdf": (10, 1, 1)}, set())
         assert result.ready == ["a.pdf"] and result.waiting == {}
 
     def test_growing_file_keeps_waiting(self) -> None:
-        result = scan({"a.pdf": (10, 1)}, {"a.pdf": (20, 2)}, set())
-        assert result.ready == [] and result.waiting == {"a.pdf": (20, 2)}
+        result = scan({"a.pdf": (10, 1, 1)}, {"a.pdf": (20, 2, 2)}, set())
+        assert result.ready == [] and result.waiting == {"a.pdf": (20, 2, 2)}
 
     def test_registered_files_are_not_requested_again(self) -> None:
-        result = scan({"a.pdf": (10, 1)}, {"a.pdf": (10, 1)}, {"a.pdf"})
+        result = scan({"a.pdf": (10, 1, 1)}, {"a.pdf": (10, 1, 1)}, {"a.pdf"})
         assert result.ready == [] and result.waiting == {}
 
     def test_vanished_files_are_forgotten(self) -> None:
-        assert scan({"a.pdf": (10, 1)}, {}, set()).waiting == {}
+        assert scan({"a.pdf": (10, 1, 1)}, {}, set()).waiting == {}
+
+    def test_file_untouched_for_the_settle_time_is_ready_at_first_sight(self) -> None:
+        second = 1_000_000_000
+        listing = {"old.pdf": (10, 1, 5 * second), "fresh.pdf": (10, 1, 9 * second)}
+        result = scan({}, listing, set(), now_ns=10 * second, settle_ns=2 * second)
+        assert result.ready == ["old.pdf"] and result.waiting == {"fresh.pdf": listing["fresh.pdf"]}
+
+    def test_copied_file_with_old_mtime_is_judged_by_its_change_time(self, tmp_path: Path) -> None:
+        source = tmp_path / "kept-times.pdf"
+        source.write_bytes(b"%PDF-1.4")
+        os.utime(source, ns=(0, 0))  # like cp -p: an mtime from long ago, just written
+        observation = list_entries(tmp_path)["kept-times.pdf"]
+        assert observation[1] == 0 and observation[2] > 0
+        result = scan({}, {"kept-times.pdf": observation}, set(), now_ns=observation[2],
+                      settle_ns=2_000_000_000)
+        assert result.ready == []
+
+    def test_time_until_the_first_waiting_file_settles(self) -> None:
+        second = 1_000_000_000
+        waiting = {"a": (1, 1, 9 * second), "b": (1, 1, 8 * second), "c": (1, 1, 20 * second)}
+        assert settles_in(waiting, 10 * second, 3 * second) == 1.0  # b, quiet for 2 s of 3
+        assert settles_in({"c": waiting["c"]}, 10 * second, 3 * second) is None  # future time
+        assert settles_in({}, 10 * second, 3 * second) is None
 
     def test_ten_thousand_seen_files_cost_nothing_to_carry(self) -> None:
-        listing = {f"f{i}.txt": (i, i) for i in range(10_000)}
-        result = scan({}, {**listing, "new.txt": (1, 1)}, set(listing))
-        assert result.waiting == {"new.txt": (1, 1)} and result.ready == []
+        listing = {f"f{i}.txt": (i, i, i) for i in range(10_000)}
+        result = scan({}, {**listing, "new.txt": (1, 1, 1)}, set(listing))
+        assert result.waiting == {"new.txt": (1, 1, 1)} and result.ready == []

@@ -4,6 +4,7 @@ from functools import cache
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 
 from fileproc_dagster.kinds import ExtractOptions
 from fileproc_dagster.notify import Notifier
@@ -26,6 +27,9 @@ class UploadsResource(dg.ConfigurableResource):
     upload_dir: str
     quarantine_dir: str
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    settle_s: float = Field(default=2.0, description=(
+        "A file untouched this long (by its modification and change times) is complete; "
+        "otherwise it must look the same on two sensor ticks."))
 
 
 class BatchingResource(dg.ConfigurableResource):

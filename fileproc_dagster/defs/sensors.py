@@ -2,13 +2,14 @@
 
 New uploads are registered in the records database, their partitions added in arrival order,
 and the run requests cover contiguous ranges of them (batches), so one run processes many
-files. The cursor keeps the files waiting for their second look and the id of the last upload
-a run was requested for: uploads registered by a tick that died before its runs were launched
-are requested again by the next tick, under the same run keys.
+files. The cursor keeps the files still settling (see ``uploads.scan``) and the id of the last
+upload a run was requested for: uploads registered by a tick that died before its runs were
+launched are requested again by the next tick, under the same run keys.
 """
 
 import json
 import math
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -22,6 +23,8 @@ from .jobs import process_file
 from .partitions import UPLOADS, uploads_partitions
 from .resources import BatchingResource, RecordsResource, UploadsResource
 
+# Longest wait within a tick for a file about to settle (sensor ticks may take 60 s).
+MAX_SETTLE_WAIT_S = 3.0
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
@@ -93,8 +96,16 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
         store = records.store()
         cursor = json.loads(context.cursor or "{}")
         previous = {k: tuple(v) for k, v in cursor.get("waiting", {}).items()}
-        scan = intake.scan(previous, intake.list_entries(upload_dir),
-                           store.pending_upload_names())
+        registered, settle_ns = store.pending_upload_names(), int(uploads.settle_s * 1e9)
+        now = time.time_ns()
+        scan = intake.scan(previous, intake.list_entries(upload_dir), registered, now, settle_ns)
+        # The daemon evaluates sensors every 5 s at best: rather than leave a file that is
+        # about to settle for the next tick, wait for it once, briefly.
+        delay = intake.settles_in(scan.waiting, now, settle_ns)
+        if delay is not None and delay <= MAX_SETTLE_WAIT_S:
+            time.sleep(delay + 0.05)
+            scan = intake.scan(previous, intake.list_entries(upload_dir), registered,
+                               time.time_ns(), settle_ns)
         refused = _receive_ready(context, uploads, store, scan.ready)
         faults.crash_group("in_tick", *scan.ready)
         pending = store.unrequested_uploads(cursor.get("through", 0))
