@@ -66,10 +66,18 @@ def fileproc_env(home: Path, dagster_home: Path, interval_s: int = 3,
     return env
 
 
-def fileproc_init(env: Mapping[str, str]) -> None:
-    """``fileproc init``: directories and the packaged dagster.yaml in DAGSTER_HOME."""
+def fileproc_init(env: Mapping[str, str], dagster_pg: str | None = None) -> None:
+    """``fileproc init``: directories and the packaged dagster.yaml in DAGSTER_HOME; with
+    ``dagster_pg``, Dagster's storage (runs, events, schedules) moved to that database."""
     subprocess.run([bin_path("fileproc"), "init"], env=dict(env), check=True,
                    stdout=subprocess.DEVNULL, timeout=120)
+    if dagster_pg:
+        import yaml
+
+        config_path = Path(env["DAGSTER_HOME"]) / "dagster.yaml"
+        config = yaml.safe_load(config_path.read_text())
+        config["storage"] = {"postgres": {"postgres_url": dagster_pg}}
+        config_path.write_text(yaml.safe_dump(config))
 
 
 def code_under_test() -> dict[str, str]:

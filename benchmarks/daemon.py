@@ -35,12 +35,14 @@ class DaemonSession:
     """One daemon over one FILEPROC_HOME; start(), drop files, wait, stop()."""
 
     def __init__(self, root: Path, module: str = "fileproc_dagster.definitions",
-                 interval_s: int = 3) -> None:
+                 interval_s: int = 3, dagster_pg: str | None = None,
+                 records_url: str | None = None) -> None:
         self.root = root
         self.home = root / "home"
         self.dagster_home = root / "dagster_home"
         self.upload_dir = self.home / "uploads"
-        self.env = fileproc_env(self.home, self.dagster_home, interval_s)
+        self.env = fileproc_env(self.home, self.dagster_home, interval_s, db_url=records_url)
+        self.dagster_pg = dagster_pg
         self.module = module
         self.records = RecordStore(self.env["FILEPROC_DB_URL"])
         self.log_path = root / "daemon.log"
@@ -49,7 +51,7 @@ class DaemonSession:
         self._instance: dg.DagsterInstance | None = None
 
     def start(self) -> DaemonSession:
-        fileproc_init(self.env)
+        fileproc_init(self.env, self.dagster_pg)
         with open(self.log_path, "wb") as out:
             self.process = subprocess.Popen(
                 [bin_path("dagster-daemon"), "run", "-m", self.module], env=self.env,
@@ -108,12 +110,17 @@ class DaemonSession:
 
     def dagster_bytes(self) -> int:
         """Size of DAGSTER_HOME: run/event/schedule storage, compute logs (not the records DB
-        or the object store, which live under FILEPROC_HOME)."""
-        return dir_bytes(self.dagster_home)
+        or the object store, which live under FILEPROC_HOME), plus the PostgreSQL database
+        holding Dagster's storage when there is one."""
+        return dir_bytes(self.dagster_home) + (pg_bytes(self.dagster_pg) if self.dagster_pg
+                                               else 0)
 
     def dagster_breakdown(self) -> dict[str, int]:
-        """DAGSTER_HOME's bytes by part (see ``dir_breakdown``)."""
-        return dir_breakdown(self.dagster_home)
+        """DAGSTER_HOME's bytes by part (see ``dir_breakdown``), and the PostgreSQL database."""
+        parts = dir_breakdown(self.dagster_home)
+        if self.dagster_pg:
+            parts["postgres database"] = pg_bytes(self.dagster_pg)
+        return parts
 
     def stop(self) -> None:
         """SIGTERM the daemon's process group, then SIGKILL whatever is left of the tree."""
@@ -137,6 +144,19 @@ class DaemonSession:
             self._instance.dispose()
             self._instance = None
         self.process = None
+
+
+def pg_bytes(url: str) -> int:
+    """Size on disk of the PostgreSQL database at ``url`` (tables, indexes, TOAST)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT pg_database_size(current_database())"))
+                       .scalar_one())
+    finally:
+        engine.dispose()
 
 
 def done_time(record: Record, created: bool = False) -> float:

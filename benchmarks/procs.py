@@ -52,6 +52,26 @@ def machine_busy_cpu() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu(name: str = "postgres") -> float:
+    """CPU seconds used so far by a local server's process tree (e.g. PostgreSQL): its live
+    processes plus the children it has reaped (backends of closed connections)."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.process_iter(["name", "ppid"]):
+        try:
+            if proc.info["name"] != name:
+                continue
+            times = proc.cpu_times()
+            total += times.user + times.system
+            parent = psutil.Process(proc.info["ppid"]) if proc.info["ppid"] else None
+            if parent is None or parent.name() != name:  # the postmaster
+                total += times.children_user + times.children_system
+        except psutil.Error:
+            continue
+    return total
+
+
 def _peak_rss(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as status:

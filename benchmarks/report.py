@@ -52,6 +52,13 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             ov["cpu_ms_per_file"], lambda v: f"{v:.0f} ms")
         add("storage_kb", "Dagster storage per file", ov["dagster_bytes_per_file"] / KB,
             lambda v: f"{v:.1f} KB")
+        pg = ov.get("postgres") or {}
+        if "cpu_ms_per_file" in pg:
+            add("overhead_cpu_ms", "orchestration CPU per file, Dagster storage on PostgreSQL "
+                f"(+ {pg['server_cpu_ms_per_file']:.0f} ms in the PostgreSQL server)",
+                pg["cpu_ms_per_file"], lambda v: f"{v:.0f} ms")
+            add("storage_kb", "Dagster storage per file, on PostgreSQL",
+                pg["dagster_bytes_per_file"] / KB, lambda v: f"{v:.1f} KB")
     lat = _get(results, "real_path", "latency")
     if lat:
         add("latency_p50_s", "single small file, drop to done, p50", lat["single_p50_s"],

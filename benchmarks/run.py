@@ -67,7 +67,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--files", type=int, help="files for throughput and overhead")
     parser.add_argument("--scale-sizes", help="partition counts, e.g. 1000,10000,100000")
     parser.add_argument("--backends", default="sqlite,postgres",
-                        help="Dagster storages for the scale benchmark")
+                        help="Dagster storages for the scale and overhead benchmarks")
     parser.add_argument("--pg-url", default=os.environ.get("FILEPROC_BENCH_PG", DEFAULT_ADMIN_URL),
                         help="PostgreSQL admin URL on loopback (databases are created/dropped)")
     parser.add_argument("--out", type=Path, default=BENCH_ROOT / "benchmarks" / "out")
@@ -121,7 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                                real_parts))
     if "overhead" in args.parts:
         with workdir(args.tmp, args.keep, "overhead") as root:
-            _timed(results, "overhead", lambda: run_overhead(args.corpus, root, files))
+            backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+            _timed(results, "overhead", lambda: run_overhead(args.corpus, root, files, backends,
+                                                             args.pg_url))
     if "scale" in args.parts:
         backends = [b.strip() for b in args.backends.split(",") if b.strip()]
         with workdir(args.tmp, args.keep, "scale") as root:

@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from benchmarks.common import fileproc_env, fileproc_init, log, median, python_path
 
 MODULE = "fileproc_dagster.definitions"
@@ -125,12 +123,7 @@ def run_backend(backend: str, root: Path, sizes: Sequence[int], dagster_pg: str 
     env = fileproc_env(home, dagster_home, interval_s, db_url=db_url)
     os.environ.clear()
     os.environ.update(env)
-    fileproc_init(env)
-    if backend == "postgres":
-        config_path = dagster_home / "dagster.yaml"
-        config = yaml.safe_load(config_path.read_text())
-        config["storage"] = {"postgres": {"postgres_url": dagster_pg}}
-        config_path.write_text(yaml.safe_dump(config))
+    fileproc_init(env, dagster_pg if backend == "postgres" else None)
 
     import dagster as dg
 
