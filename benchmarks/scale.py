@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import fileproc_env, fileproc_init, log, median, python_path
+from fileproc_dagster.settings import Settings
 
 MODULE = "fileproc_dagster.definitions"
 ARRIVALS = 10
@@ -84,22 +85,23 @@ def measure_size(size: int, sensor: InProcessSensor, loop: Any, web: Any, upload
                  db_url: str, interval_s: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     out["sensor_idle_s"] = median([sensor.evaluate() for _ in range(5)])
+    settle_s = Settings.from_env().settle_s
     _arrive(upload_dir, f"{size} in-process")
-    sensor.evaluate()  # first look
-    out["sensor_arrivals_s"] = sensor.evaluate()  # second look: registered, runs requested
+    time.sleep(settle_s + 0.2)  # settled: the next look registers them and requests runs
+    out["sensor_arrivals_s"] = sensor.evaluate()
     _settle(upload_dir, db_url)
 
     if loop is not None:
         _arrive(upload_dir, f"{size} daemon")
-        loop.tick()  # first look
-        time.sleep(interval_s + 0.2)
+        time.sleep(settle_s + 0.2)
         busy = loop.tick()
+        if not busy["runs"]:
+            raise RuntimeError(f"the daemon tick requested no run for {ARRIVALS} new files")
         time.sleep(interval_s + 0.2)
         idle = loop.tick()
         out["daemon_tick_arrivals"] = busy
         out["daemon_tick_idle"] = idle
-        runs = max(busy["runs"], 1)
-        out["run_request_s_per_run"] = (busy["total_s"] - busy["evaluation_s"]) / runs
+        out["run_request_s_per_run"] = (busy["total_s"] - busy["evaluation_s"]) / busy["runs"]
         _settle(upload_dir, db_url)
 
     from benchmarks.ui_queries import PARTITION_HEALTH, PARTITION_STATS
