@@ -67,7 +67,6 @@ def stalled(records: RecordStore, idle_since: datetime, limit: int = 500) -> lis
                 for key, updated in conn.execute(query)]
 
 
-
 def unsent(records: RecordStore, idle_since: datetime, limit: int = 500) -> list[
         tuple[str, str, str]]:
     """Notifications never stamped sent for files untouched since ``idle_since``.
