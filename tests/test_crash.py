@@ -34,6 +34,9 @@ KINDS: dict[str, tuple[Callable[[Path, int], Path], str]] = {
     "doc": (make_text, ".txt"), "img": (make_png, ".png"), "audio": (make_speech, ".wav")}
 LECTURE = "long_lecture.mp3"  # two minutes of speech: its transcription is killed
 TICK_VICTIM = "tick_victim.txt"  # the tick that registers it kills the daemon
+# Described slowly (a fault), so that a run is surely in flight when the daemon dies.
+IN_FLIGHT = "in_flight.txt"
+IN_FLIGHT_S = 30
 DEADLINE_S = 480
 ORPHAN_WAIT_S = 30
 
@@ -130,8 +133,10 @@ def test_crash_matrix(settings: Settings, corpus: Path, tmp_path: Path) -> None:
     source.mkdir()
     cases, files = _matrix(source)
     (source / TICK_VICTIM).write_text("Registered by the tick that dies.\n")
+    (source / IN_FLIGHT).write_text("Still being described when the daemon dies.\n")
     marks = settings.home / "faults"
-    spec = ",".join([*(f"{c.point}={c.match}" for c in cases), f"in_tick={Path(TICK_VICTIM).stem}"])
+    spec = ",".join([*(f"{c.point}={c.match}" for c in cases), f"in_tick={Path(TICK_VICTIM).stem}",
+                     f"slow_describe={Path(IN_FLIGHT).stem}:{IN_FLIGHT_S}"])
     env = {"FILEPROC_FAULTS": spec, "FILEPROC_FAULTS_DIR": str(marks), "FILEPROC_MAX_BATCH": "4"}
     records = RecordStore(settings.db_url)
     started = time.monotonic()
@@ -146,10 +151,16 @@ def test_crash_matrix(settings: Settings, corpus: Path, tmp_path: Path) -> None:
             time.sleep(0.5)
         orphans_s, lingering = time.time() - worker_killed_at, commands(running_pids(orphans))
         daemon.wait_for("a few files done", lambda: states(records)["done"] >= 4, 180)
+        drop(settings, source / IN_FLIGHT)
+        in_flight = daemon.wait_for("the in-flight file to be registered",
+                                    lambda: _key_of(records, IN_FLIGHT), 60)
+        with daemon.instance() as instance:
+            daemon.wait_for("its description to start",
+                            lambda: _describing(instance, in_flight), 240, every_s=0.2)
         drop(settings, source / TICK_VICTIM)
         daemon.wait_for("the daemon to die in its tick", lambda: not daemon.alive(), 60, 0.1)
         daemon.start()  # what an operator (or a service manager) does
-        total = len(files) + 2
+        total = len(files) + 3
         daemon.wait_for(f"{total} files done and no run left",
                         lambda: _all_finished(daemon, records, total), DEADLINE_S, every_s=2)
         elapsed = time.monotonic() - started
@@ -166,7 +177,7 @@ def test_crash_matrix(settings: Settings, corpus: Path, tmp_path: Path) -> None:
     for row in rows:
         print(" | ".join(str(x) for x in row))
     fired = faults.fired(marks)
-    assert len(fired) == len(cases) + 1, sorted(fired)
+    assert len(fired) == len(cases) + 2, sorted(fired)
     assert state_at_kill == "stored", "the worker was not killed during the description"
     assert leftovers(settings) == []
     assert len(records.records()) == total
@@ -189,8 +200,9 @@ def _report(settings: Settings, records: RecordStore, instance: dg.DagsterInstan
     crashes = [(c.name, c.file, float(fired.get(faults.Fault(c.point, c.match).marker, {})
                                       .get("at", 0) or 0), 0) for c in cases]
     tick_marker = faults.Fault("in_tick", Path(TICK_VICTIM).stem).marker
-    crashes.append(("daemon killed in a sensor tick", TICK_VICTIM,
-                    float(fired.get(tick_marker, {}).get("at", 0) or 0), 1))
+    tick_at = float(fired.get(tick_marker, {}).get("at", 0) or 0)
+    crashes.append(("daemon killed in a sensor tick", TICK_VICTIM, tick_at, 1))
+    crashes.append(("run in flight when the daemon died", IN_FLIGHT, tick_at, 1))
     crashes.append(("run worker killed mid-transcription", LECTURE, worker_killed_at, 0))
     stored = objects(settings)
     sent = notifications(settings)
