@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -64,6 +65,19 @@ def fileproc_env(home: Path, dagster_home: Path, interval_s: int = 3,
         **extra,
     })
     return env
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_s: float, kill_wait_s: float) -> None:
+    """SIGTERM a process started in its own session (and its group); SIGKILL the group if it
+    is still there after ``grace_s``."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(kill_wait_s)
 
 
 def fileproc_init(env: Mapping[str, str], dagster_pg: str | None = None) -> None:

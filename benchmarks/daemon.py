@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterable
@@ -22,7 +21,7 @@ import dagster as dg
 import psutil
 
 from benchmarks.common import (TERMINAL, bin_path, dir_breakdown, dir_bytes, fileproc_env,
-                               fileproc_init, log)
+                               fileproc_init, log, stop_group)
 from benchmarks.procs import TreeMonitor
 from fileproc_dagster.records import Record, RecordStore
 
@@ -126,13 +125,7 @@ class DaemonSession:
         """SIGTERM the daemon's process group, then SIGKILL whatever is left of the tree."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(30)
+        stop_group(self.process, 60, 30)
         if self.monitor is not None:
             for proc in psutil.Process().children(recursive=True):  # orphans of the tree
                 if proc.pid != self.process.pid:

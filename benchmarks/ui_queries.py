@@ -8,8 +8,6 @@ for the counts the asset graph and catalog show ("N of M materialized").
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -19,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import bin_path
+from benchmarks.common import bin_path, stop_group
 
 PARTITION_HEALTH = """
 query PartitionHealthQuery($assetKey: AssetKeyInput!) {
@@ -94,10 +92,4 @@ class Webserver:
         return elapsed, len(payload), decoded["data"]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_group(self.process, 30, 10)
