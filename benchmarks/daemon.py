@@ -23,7 +23,7 @@ import psutil
 from benchmarks.common import (TERMINAL, bin_path, dir_breakdown, dir_bytes, fileproc_env,
                                fileproc_init, log, stop_group)
 from benchmarks.procs import TreeMonitor
-from fileproc_dagster.records import Record, RecordStore
+from fileproc_dagster.storage.records import Record, RecordStore
 
 ACTIVE_RUNS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
                dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,

@@ -45,9 +45,9 @@ class FloorResult:
 
 
 def _real(path: str) -> str | None:
-    from fileproc_dagster.detect import detect
-    from fileproc_dagster.extract import describe
-    from fileproc_dagster.kinds import ExtractOptions
+    from fileproc_dagster.describe.detect import detect
+    from fileproc_dagster.describe import describe
+    from fileproc_dagster.describe.model import ExtractOptions
 
     options = ExtractOptions()
     try:

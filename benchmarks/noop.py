@@ -1,7 +1,7 @@
 """Cheap stand-ins for the pipeline's detection and extraction (orchestration overhead).
 
-They keep the signatures of ``fileproc_dagster.detect.detect`` and
-``fileproc_dagster.extract.describe`` and live in an importable module, so the extraction
+They keep the signatures of ``fileproc_dagster.describe.detect.detect`` and
+``fileproc_dagster.describe.describe`` and live in an importable module, so the extraction
 worker process can unpickle ``describe`` by reference.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fileproc_dagster.kinds import Description, Detection, ExtractOptions, FileKind
+from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
 
 
 def detect(path: Path, options: ExtractOptions | None = None) -> Detection:

@@ -71,8 +71,8 @@ def _arrive(upload_dir: Path, label: str) -> None:
 
 def _settle(upload_dir: Path, db_url: str) -> None:
     """Back to a history of finished files: arrivals removed, their uploads marked deleted."""
-    from fileproc_dagster.records import RecordStore
-    from fileproc_dagster.records import uploads as uploads_table
+    from fileproc_dagster.storage.records import RecordStore
+    from fileproc_dagster.storage.records import uploads as uploads_table
 
     for path in upload_dir.glob("arrival *"):
         path.unlink()

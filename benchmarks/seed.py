@@ -26,9 +26,9 @@ from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
 from dagster._core.storage.event_log.base import EventLogStorage
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 
-from fileproc_dagster.records import RecordStore
-from fileproc_dagster.records import files as files_table
-from fileproc_dagster.records import uploads as uploads_table
+from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import files as files_table
+from fileproc_dagster.storage.records import uploads as uploads_table
 
 PARTITIONS = "uploads"
 DESCRIPTION_ASSET = dg.AssetKey("file_description")

@@ -22,17 +22,17 @@ __all__ = [
 # Imported on first use, so a worker that only extracts does not load Dagster.
 _LAZY = {
     "BadInput": "fileproc_dagster.errors",
-    "Description": "fileproc_dagster.kinds",
-    "Detection": "fileproc_dagster.kinds",
-    "ExtractOptions": "fileproc_dagster.kinds",
-    "FileKind": "fileproc_dagster.kinds",
-    "Outcome": "fileproc_dagster.runner",
-    "RecordStore": "fileproc_dagster.records",
+    "Description": "fileproc_dagster.describe.model",
+    "Detection": "fileproc_dagster.describe.model",
+    "ExtractOptions": "fileproc_dagster.describe.model",
+    "FileKind": "fileproc_dagster.describe.model",
+    "Outcome": "fileproc_dagster.app.runner",
+    "RecordStore": "fileproc_dagster.storage.records",
     "Settings": "fileproc_dagster.settings",
-    "describe_path": "fileproc_dagster.notebook",
-    "detect": "fileproc_dagster.detect",
-    "process_paths": "fileproc_dagster.runner",
-    "records_frame": "fileproc_dagster.notebook",
+    "describe_path": "fileproc_dagster.app.notebook",
+    "detect": "fileproc_dagster.describe.detect",
+    "process_paths": "fileproc_dagster.app.runner",
+    "records_frame": "fileproc_dagster.app.notebook",
 }
 
 

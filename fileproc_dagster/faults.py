@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from fileproc_dagster.limits import run_bounded
+from fileproc_dagster.describe.worker import run_bounded
 
 FAULTS_VAR = "FILEPROC_FAULTS"
 FAULTS_DIR_VAR = "FILEPROC_FAULTS_DIR"

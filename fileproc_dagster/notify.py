@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from fileproc_dagster.errors import TransientError
-from fileproc_dagster.records import RecordStore
+from fileproc_dagster.storage.records import RecordStore
 
 log = logging.getLogger(__name__)
 

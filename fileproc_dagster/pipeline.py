@@ -16,15 +16,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fileproc_dagster import faults, limits, uploads
-from fileproc_dagster.detect import detect
+from fileproc_dagster import faults
+from fileproc_dagster.describe import worker as limits
+from fileproc_dagster.intake.moves import delete_upload, is_same_upload, quarantine_upload
+from fileproc_dagster.intake.names import upload_path
+from fileproc_dagster.describe.detect import detect
 from fileproc_dagster.errors import BadInput, FileprocError, LostUpload
-from fileproc_dagster.extract import describe, warm_up
-from fileproc_dagster.kinds import Description, Detection, ExtractOptions, FileKind
-from fileproc_dagster.limits import run_bounded
+from fileproc_dagster.describe import describe, warm_up
+from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
+from fileproc_dagster.describe.worker import run_bounded
 from fileproc_dagster.notify import Notification, Notifier
-from fileproc_dagster.records import Record, RecordStore
-from fileproc_dagster.store import ObjectStore
+from fileproc_dagster.storage.records import Record, RecordStore
+from fileproc_dagster.storage.objects import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +75,8 @@ class Pipeline:
     def source(self, record: Record) -> Iterator[Path]:
         """A local path holding the file's bytes: the upload if still there, else the object."""
         for upload in self.records.pending_uploads(record.key):
-            if uploads.is_same_upload(self.upload_dir, upload):
-                yield uploads.upload_path(self.upload_dir, upload.name)
+            if is_same_upload(self.upload_dir, upload):
+                yield upload_path(self.upload_dir, upload.name)
                 return
         if not self.store.exists(record.sha256):
             raise LostUpload(f"{record.name!r} disappeared before it was stored")
@@ -151,7 +154,7 @@ class Pipeline:
         deleted: list[str] = []
         notified: list[str] = []
         for upload in self.records.pending_uploads(key):
-            if uploads.delete_upload(self.upload_dir, upload):
+            if delete_upload(self.upload_dir, upload):
                 deleted.append(upload.name)
                 faults.crash("after_delete", key, upload.name)
             if upload.duplicate:
@@ -173,7 +176,7 @@ class Pipeline:
         self.records.fail(key, reason, state="quarantined")
         moved = []
         for upload in self.records.pending_uploads(key):
-            target = uploads.quarantine_upload(self.upload_dir, self.quarantine_dir, upload)
+            target = quarantine_upload(self.upload_dir, self.quarantine_dir, upload)
             if target is not None:
                 moved.append(target)
             self.records.set_upload_state(upload.id, "quarantined")

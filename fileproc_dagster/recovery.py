@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from fileproc_dagster.records import STATES, RecordStore, files, notifications
+from fileproc_dagster.storage.records import STATES, RecordStore, files, notifications
 
 PROC = Path("/proc")
 UNFINISHED = STATES[:-1]

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 import dagster as dg
 import pytest
 
-from fileproc_dagster.instance import prepare_dagster_home
-from fileproc_dagster.records import Record, RecordStore
+from fileproc_dagster.app.instance import prepare_dagster_home
+from fileproc_dagster.storage.records import Record, RecordStore
 from fileproc_dagster.settings import Settings
 
 T = TypeVar("T")

@@ -13,9 +13,9 @@ from fileproc_dagster.definitions import ASSETS, build_resources
 from fileproc_dagster.defs.assets import stored_object
 from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.defs.sensors import RANGE_END, RANGE_START
-from fileproc_dagster.records import RecordStore
+from fileproc_dagster.storage.records import RecordStore
 from fileproc_dagster.settings import Settings
-from fileproc_dagster.uploads import receive
+from fileproc_dagster.intake.admit import receive
 
 
 def _drop(settings: Settings, source: Path, instance: dg.DagsterInstance,

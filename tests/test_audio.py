@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.extract.audio import describe_audio, load_transcriber
-from fileproc_dagster.kinds import ExtractOptions
+from fileproc_dagster.describe.audio import describe_audio, load_transcriber
+from fileproc_dagster.describe.model import ExtractOptions
 
 DEFAULT = ExtractOptions()
 

@@ -18,8 +18,8 @@ import dagster as dg
 import pytest
 
 import hostile as h
-from fileproc_dagster import limits
-from fileproc_dagster.runner import Outcome, process_paths
+from fileproc_dagster.describe import worker as limits
+from fileproc_dagster.app.runner import Outcome, process_paths
 from fileproc_dagster.settings import Settings
 
 LIMIT = 2 * h.MIB  # the upload size limit of these runs

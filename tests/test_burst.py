@@ -14,8 +14,8 @@ import pytest
 from daemon import (Daemon, leftovers, live_runs, make_png, make_text, notifications, objects,
                     running, states)
 
-from fileproc_dagster.limits import tree_rss
-from fileproc_dagster.records import RecordStore
+from fileproc_dagster.describe.worker import tree_rss
+from fileproc_dagster.storage.records import RecordStore
 from fileproc_dagster.settings import Settings
 
 pytestmark = pytest.mark.slow

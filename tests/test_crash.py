@@ -27,7 +27,7 @@ from daemon import (Daemon, commands, descendants, drop, leftovers, live_runs, m
 
 from fileproc_dagster import faults
 from fileproc_dagster.defs.sensors import RANGE_END, RANGE_START
-from fileproc_dagster.records import RecordStore
+from fileproc_dagster.storage.records import RecordStore
 from fileproc_dagster.settings import Settings
 
 KINDS: dict[str, tuple[Callable[[Path, int], Path], str]] = {
@@ -269,7 +269,7 @@ def test_reconcile_fails_runs_whose_worker_is_gone(settings: Settings) -> None:
 def test_reconcile_requests_files_whose_runs_failed_for_good(settings: Settings) -> None:
     from fileproc_dagster.defs.reconcile import stalled_requests
     from fileproc_dagster.defs.resources import RecordsResource
-    from fileproc_dagster.records import files as files_table
+    from fileproc_dagster.storage.records import files as files_table
 
     records = RecordStore(settings.db_url)
     keys = [records.receive(f"stalled_{i}-{i:012d}", f"stalled_{i}.txt", f"{i:064x}", 10,

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from fileproc_dagster.detect import detect
+from fileproc_dagster.describe.detect import detect
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.kinds import ExtractOptions, FileKind
+from fileproc_dagster.describe.model import ExtractOptions, FileKind
 
 OPTIONS = ExtractOptions()
 _CORPUS = Path(os.environ.get("FILEPROC_CORPUS", Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from fileproc_dagster.records import Record, RecordStore
+from fileproc_dagster.storage.records import Record, RecordStore
 from fileproc_dagster.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -19,9 +19,10 @@ import pytest
 from daemon import (Daemon, drop, leftovers, live_runs, make_png, make_speech, make_text,
                     notifications, run_partitions, running, venv_bin)
 
-from fileproc_dagster import faults, uploads
+from fileproc_dagster import faults
+from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.errors import StepTimeout
-from fileproc_dagster.records import RecordStore
+from fileproc_dagster.storage.records import RecordStore
 from fileproc_dagster.settings import Settings
 
 OUTAGE_S = 20
@@ -110,7 +111,7 @@ def _launch_with_timeout(daemon: Daemon, settings: Settings, records: RecordStor
                          source: Path) -> str:
     """Process one file the launchpad way: a run of its partition with a small timeout."""
     path = drop(settings, source)
-    received = uploads.receive(settings.upload_dir, path.name, records, origin="process")
+    received = receive(settings.upload_dir, path.name, records, origin="process")
     with daemon.instance() as instance:
         instance.add_dynamic_partitions("uploads", [received.key])
     config = {"ops": {"file_description": {"config": {"timeout_s": TIMEOUT_S}}}}

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.extract.images import describe_image
-from fileproc_dagster.kinds import Description, ExtractOptions
+from fileproc_dagster.describe.images import describe_image
+from fileproc_dagster.describe.model import Description, ExtractOptions
 
 OPTIONS = ExtractOptions()
 _CORPUS = Path(os.environ.get("FILEPROC_CORPUS", Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from fileproc_dagster.notify import Notification, Notifier
-from fileproc_dagster.records import RecordStore
+from fileproc_dagster.storage.records import RecordStore
 
 
 def test_outbox_gets_each_notification_once(tmp_path: Path) -> None:

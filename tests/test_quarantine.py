@@ -16,18 +16,20 @@ import pytest
 import sqlalchemy as sa
 
 import hostile as h
-from fileproc_dagster import quarantine
+from fileproc_dagster.intake.admit import admit, record_refusal
+from fileproc_dagster.intake.release import release
 from fileproc_dagster.definitions import ASSETS, build_resources
 from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.errors import FileprocError
-from fileproc_dagster.records import Received, Record, RecordStore
-from fileproc_dagster.records import uploads as uploads_table
+from fileproc_dagster.storage.records import Received, Record, RecordStore
+from fileproc_dagster.storage.records import uploads as uploads_table
 from fileproc_dagster.settings import Settings
-from fileproc_dagster.uploads import list_entries, receive, scan
+from fileproc_dagster.intake.admit import receive
+from fileproc_dagster.intake.scan import list_entries, scan
 
 
 def _admit(settings: Settings, name: str, **kwargs: int) -> Received | Record | None:
-    return quarantine.admit(settings.upload_dir, settings.quarantine_dir, name,
+    return admit(settings.upload_dir, settings.quarantine_dir, name,
                             RecordStore(settings.db_url), **kwargs)
 
 
@@ -103,8 +105,8 @@ def test_refusing_the_same_entry_twice_keeps_one_record(settings: Settings) -> N
     (settings.upload_dir / "a.txt").symlink_to("/etc/hostname")
     info = os.lstat(settings.upload_dir / "a.txt")
     records = RecordStore(settings.db_url)
-    first = quarantine.record_refusal(records, "a.txt", info, link="/etc/hostname")
-    again = quarantine.record_refusal(records, "a.txt", info, link="/etc/hostname")
+    first = record_refusal(records, "a.txt", info, link="/etc/hostname")
+    again = record_refusal(records, "a.txt", info, link="/etc/hostname")
     assert first == again and len(records.records()) == 1
 
 
@@ -181,7 +183,7 @@ def test_release_moves_the_file_back_and_reopens_the_record(settings: Settings) 
     key = _quarantine_via_the_pipeline(settings, "notes.txt", data)
     records = RecordStore(settings.db_url)
     before = (settings.quarantine_dir / key / "notes.txt").stat().st_mtime_ns
-    released = quarantine.release(settings.upload_dir, settings.quarantine_dir, key, records)
+    released = release(settings.upload_dir, settings.quarantine_dir, key, records)
     assert released.moved == [settings.upload_dir / "notes.txt"] and released.kept == {}
     assert released.state == "received"
     back = settings.upload_dir / "notes.txt"
@@ -197,7 +199,7 @@ def test_release_moves_the_file_back_and_reopens_the_record(settings: Settings) 
 def test_release_never_overwrites_a_file_in_the_upload_dir(settings: Settings) -> None:
     key = _quarantine_via_the_pipeline(settings, "scan.pdf", b"")
     (settings.upload_dir / "scan.pdf").write_text("a newer upload")
-    released = quarantine.release(settings.upload_dir, settings.quarantine_dir, key,
+    released = release(settings.upload_dir, settings.quarantine_dir, key,
                                   RecordStore(settings.db_url))
     assert released.moved == [] and "exists" in released.kept["scan.pdf"]
     assert released.state == "quarantined"  # nothing went back, so it stays quarantined
@@ -209,7 +211,7 @@ def test_release_of_an_oversized_refusal_after_raising_the_limit(settings: Setti
     (settings.upload_dir / "big.txt").write_bytes(h.text("big", 2_000))
     refused = _refused(_admit(settings, "big.txt", max_bytes=1_000))
     records = RecordStore(settings.db_url)
-    released = quarantine.release(settings.upload_dir, settings.quarantine_dir, refused.key,
+    released = release(settings.upload_dir, settings.quarantine_dir, refused.key,
                                   records)
     assert released.moved == [settings.upload_dir / "big.txt"]
     note = records.get(refused.key)
@@ -222,12 +224,12 @@ def test_release_of_an_oversized_refusal_after_raising_the_limit(settings: Setti
 def test_release_keeps_symlinks_and_refuses_odd_keys(settings: Settings) -> None:
     (settings.upload_dir / "l.pdf").symlink_to("/etc/passwd")
     refused = _refused(_admit(settings, "l.pdf"))
-    released = quarantine.release(settings.upload_dir, settings.quarantine_dir, refused.key,
+    released = release(settings.upload_dir, settings.quarantine_dir, refused.key,
                                   RecordStore(settings.db_url))
     assert released.moved == [] and "not a regular file" in released.kept["l.pdf"]
     for key in ("../etc", "a/b", "", "nope-000000000000"):
         with pytest.raises(FileprocError):
-            quarantine.release(settings.upload_dir, settings.quarantine_dir, key,
+            release(settings.upload_dir, settings.quarantine_dir, key,
                                RecordStore(settings.db_url))
 
 
@@ -255,7 +257,7 @@ def test_fileproc_release_command(settings: Settings, tmp_path: Path) -> None:
 def test_released_file_that_is_still_bad_goes_back_to_quarantine(settings: Settings) -> None:
     key = _quarantine_via_the_pipeline(settings, "still.pdf", h.random_bytes(500, 12))
     records = RecordStore(settings.db_url)
-    quarantine.release(settings.upload_dir, settings.quarantine_dir, key, records)
+    release(settings.upload_dir, settings.quarantine_dir, key, records)
     receive(settings.upload_dir, "still.pdf", records)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(uploads_partitions.name, [key])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fileproc_dagster.records import RecordStore
+from fileproc_dagster.storage.records import RecordStore
 
 SHA = "ab" * 32
 

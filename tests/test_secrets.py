@@ -23,9 +23,9 @@ import sqlalchemy as sa
 import hostile as h
 from fileproc_dagster.errors import TransientError
 from fileproc_dagster.notify import Notification, Notifier, secret_parts
-from fileproc_dagster.records import RecordStore
-from fileproc_dagster.records import notifications as ledger
-from fileproc_dagster.runner import process_paths
+from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import notifications as ledger
+from fileproc_dagster.app.runner import process_paths
 from fileproc_dagster.settings import Settings
 
 SECRET = "s3cr3t-Pa55word"
@@ -169,7 +169,7 @@ def test_notification_left_unsent_is_sent_again_when_the_target_is_back(
     from fileproc_dagster.defs.reconcile import RESEND_EVERY_S, resend_notifications, \
         resend_request
     from fileproc_dagster.defs.resources import NotifierResource, RecordsResource
-    from fileproc_dagster.records import files
+    from fileproc_dagster.storage.records import files
 
     records = RecordStore(settings.db_url)
     key = records.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key

@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 import hostile as h
-from fileproc_dagster.cli import build_parser
-from fileproc_dagster.records import RecordStore
-from fileproc_dagster.runner import Outcome, process_paths
+from fileproc_dagster.app.cli import build_parser
+from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.app.runner import Outcome, process_paths
 from fileproc_dagster.settings import Settings
-from fileproc_dagster.store import LocalObjectStore, object_key
+from fileproc_dagster.storage.objects import LocalObjectStore, object_key
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fileproc_dagster"
 CANARY = "PWNED"
@@ -127,11 +127,11 @@ def test_processes_are_started_only_where_reviewed_and_never_through_a_shell() -
     """Each new call site must be added here after checking no name reaches its command."""
     reviewed = {
         # tesseract reads the page as PNG on stdin: ["tesseract", "stdin", "stdout", -l, lang]
-        ("extract/ocr.py", "subprocess.run"),
+        ("describe/ocr.py", "subprocess.run"),
         # espeak-ng speaks our own sample text into a path we chose (samples, not uploads)
         ("samples.py", "subprocess.run"),
         # `fileproc dev` replaces itself with `dagster dev -h HOST -p PORT`
-        ("cli.py", "os.execvp"),
+        ("app/cli.py", "os.execvp"),
     }
     starters = ("subprocess.", "os.system", "os.popen", "os.exec", "os.spawn", "os.posix_spawn",
                 "pty.spawn", "asyncio.create_subprocess")

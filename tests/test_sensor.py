@@ -14,9 +14,9 @@ import dagster as dg
 from fileproc_dagster.definitions import build_resources
 from fileproc_dagster.defs.resources import BatchingResource
 from fileproc_dagster.defs.sensors import RANGE_START, RANGE_END, build_upload_sensor
-from fileproc_dagster.records import RecordStore
-from fileproc_dagster.records import files as files_table
-from fileproc_dagster.records import uploads as uploads_table
+from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import files as files_table
+from fileproc_dagster.storage.records import uploads as uploads_table
 from fileproc_dagster.settings import Settings
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.store import LocalObjectStore, object_key, sha256_of
+from fileproc_dagster.storage.objects import LocalObjectStore, object_key, sha256_of
 
 
 def test_put_is_content_addressed_and_idempotent(tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.uploads import (copy_into, is_temporary, list_entries, partition_key,
-                                      scan, settles_in, upload_path)
+from fileproc_dagster.intake.moves import copy_into
+from fileproc_dagster.intake.names import partition_key, upload_path
+from fileproc_dagster.intake.scan import is_temporary, list_entries, scan, settles_in
 
 SHA = "0123456789abcdef" * 4
 

@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from fileproc_dagster.records import Record
+from fileproc_dagster.storage.records import Record
 
 from .files import for_each_file
 from .partitions import uploads_partitions

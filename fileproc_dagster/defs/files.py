@@ -14,9 +14,9 @@ from typing import Any
 import dagster as dg
 
 from fileproc_dagster.errors import BadInput, LostUpload
-from fileproc_dagster.limits import deadline
+from fileproc_dagster.describe.worker import deadline
 from fileproc_dagster.pipeline import Pipeline
-from fileproc_dagster.records import END_STATES
+from fileproc_dagster.storage.records import END_STATES
 
 
 def add_partition_metadata(context: dg.AssetExecutionContext, key: str,

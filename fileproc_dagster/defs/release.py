@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from fileproc_dagster import quarantine
+from fileproc_dagster.intake.release import release
 
 from .resources import RecordsResource, UploadsResource
 
@@ -21,7 +21,7 @@ def release_files(context: dg.OpExecutionContext, config: ReleaseConfig,
                   uploads: UploadsResource, records: RecordsResource) -> None:
     """Moves quarantined files back into the upload directory and reopens their records."""
     for key in config.keys:
-        released = quarantine.release(Path(uploads.upload_dir), Path(uploads.quarantine_dir),
+        released = release(Path(uploads.upload_dir), Path(uploads.quarantine_dir),
                                       key, records.store())
         context.log.info(f"released {key}: {len(released.moved)} file(s) back to the upload "
                          f"directory, record {released.state}; kept: {released.kept or 'none'}")

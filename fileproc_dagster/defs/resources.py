@@ -6,13 +6,13 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from fileproc_dagster.kinds import ExtractOptions
+from fileproc_dagster.describe.model import ExtractOptions
 from fileproc_dagster.notify import Notifier
 from fileproc_dagster.pipeline import Pipeline
-from fileproc_dagster.records import RecordStore
-from fileproc_dagster.limits import DEFAULT_MEMORY_BYTES
+from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.describe.worker import DEFAULT_MEMORY_BYTES
 from fileproc_dagster.settings import DEFAULT_MAX_UPLOAD_BYTES
-from fileproc_dagster.store import LocalObjectStore, ObjectStore
+from fileproc_dagster.storage.objects import LocalObjectStore, ObjectStore
 
 
 @cache

@@ -2,7 +2,7 @@
 
 New uploads are registered in the records database, their partitions added in arrival order,
 and the run requests cover contiguous ranges of them (batches), so one run processes many
-files. The cursor keeps the files still settling (see ``uploads.scan``) and the id of the last
+files. The cursor keeps the files still settling (see ``intake.scan``) and the id of the last
 upload a run was requested for: uploads registered by a tick that died before its runs were
 launched are requested again by the next tick, under the same run keys.
 """
@@ -14,10 +14,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from fileproc_dagster import faults, quarantine
-from fileproc_dagster import uploads as intake
+from fileproc_dagster import faults
+from fileproc_dagster.intake import scan as intake
+from fileproc_dagster.intake.admit import admit
 from fileproc_dagster.errors import FileprocError
-from fileproc_dagster.records import Record, RecordStore, Upload
+from fileproc_dagster.storage.records import Record, RecordStore, Upload
 
 from .jobs import process_file
 from .partitions import UPLOADS, uploads_partitions
@@ -72,7 +73,7 @@ def _receive_ready(context: dg.SensorEvaluationContext, uploads: UploadsResource
     refused = []
     for name in ready:
         try:
-            admitted = quarantine.admit(Path(uploads.upload_dir), Path(uploads.quarantine_dir),
+            admitted = admit(Path(uploads.upload_dir), Path(uploads.quarantine_dir),
                                         name, store, max_bytes=uploads.max_upload_bytes)
         except (OSError, FileprocError) as exc:  # e.g. unreadable: log, keep going
             context.log.warning(f"skipping upload {name!r}: {exc}")

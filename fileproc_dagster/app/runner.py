@@ -16,10 +16,12 @@ from typing import Any
 
 import dagster as dg
 
-from fileproc_dagster import limits, quarantine, uploads
+from fileproc_dagster.describe import worker as limits
+from fileproc_dagster.intake.admit import admit, record_refusal
+from fileproc_dagster.intake.moves import copy_into
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.instance import prepare_dagster_home
-from fileproc_dagster.records import Received, Record, RecordStore
+from fileproc_dagster.app.instance import prepare_dagster_home
+from fileproc_dagster.storage.records import Received, Record, RecordStore
 from fileproc_dagster.settings import Settings
 
 
@@ -60,10 +62,10 @@ def _admit(settings: Settings, path: Path, records: RecordStore) -> Received | R
     info = os.stat(path)  # the user named this path: a link given here is followed
     if stat.S_ISREG(info.st_mode) and info.st_size > settings.max_upload_bytes:
         # Refused before a byte is read; the user's own file stays where it is.
-        return quarantine.record_refusal(records, path.name, info,
+        return record_refusal(records, path.name, info,
                                          max_bytes=settings.max_upload_bytes)
-    copied = uploads.copy_into(path, settings.upload_dir)
-    admitted = quarantine.admit(settings.upload_dir, settings.quarantine_dir, copied.name,
+    copied = copy_into(path, settings.upload_dir)
+    admitted = admit(settings.upload_dir, settings.quarantine_dir, copied.name,
                                 records, max_bytes=settings.max_upload_bytes, origin="process")
     if admitted is None:
         raise FileNotFoundError(errno.ENOENT, "the copy vanished from the upload directory")

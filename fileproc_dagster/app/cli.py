@@ -14,7 +14,7 @@ from fileproc_dagster.settings import Settings
 
 def _prepare(settings: Settings) -> None:
     """Create the embedded default's directories and its Dagster instance config."""
-    from fileproc_dagster.instance import prepare_dagster_home
+    from fileproc_dagster.app.instance import prepare_dagster_home
 
     settings.ensure_dirs()
     prepare_dagster_home(settings.dagster_home)
@@ -37,7 +37,7 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
-    from fileproc_dagster.uploads import copy_into
+    from fileproc_dagster.intake.moves import copy_into
 
     for path in args.paths:
         print(copy_into(Path(path), settings.upload_dir))
@@ -45,7 +45,7 @@ def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
-    from fileproc_dagster.runner import process_paths
+    from fileproc_dagster.app.runner import process_paths
 
     _prepare(settings)
     failed = 0
@@ -59,7 +59,7 @@ def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_records(settings: Settings, args: argparse.Namespace) -> int:
-    from fileproc_dagster.records import RecordStore
+    from fileproc_dagster.storage.records import RecordStore
 
     settings.ensure_dirs()
     records = RecordStore(settings.db_url).records(args.limit)
@@ -81,8 +81,8 @@ def _quoted(text: str) -> str:
 def cmd_release(settings: Settings, args: argparse.Namespace) -> int:
     """Move quarantined files back into the upload directory and reopen their records."""
     from fileproc_dagster.errors import FileprocError
-    from fileproc_dagster.quarantine import release
-    from fileproc_dagster.records import RecordStore
+    from fileproc_dagster.intake.release import release
+    from fileproc_dagster.storage.records import RecordStore
 
     settings.ensure_dirs()
     records = RecordStore(settings.db_url)

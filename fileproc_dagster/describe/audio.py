@@ -1,6 +1,6 @@
 """Audio -> transcript with language, duration and timed segments (whisper, offline).
 
->>> from fileproc_dagster.kinds import ExtractOptions
+>>> from fileproc_dagster.describe.model import ExtractOptions
 >>> d = describe_audio(Path("note.m4a"), ExtractOptions())  # doctest: +SKIP
 >>> d.description  # doctest: +SKIP
 "Audio 17.5 s, en, 49 words: Let's start with the budget. We spent slightly less than ..."
@@ -19,12 +19,12 @@ import numpy as np
 from faster_whisper import decode_audio
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.extract.transcribers import (
+from fileproc_dagster.describe.transcribers import (
     SAMPLE_RATE,
     Transcript,
     load_transcriber,
 )
-from fileproc_dagster.kinds import Description, ExtractOptions
+from fileproc_dagster.describe.model import Description, ExtractOptions
 
 __all__ = ["AudioStream", "decode", "describe_audio", "load_transcriber", "probe"]
 

@@ -3,8 +3,8 @@
 Example::
 
     from pathlib import Path
-    from fileproc_dagster.detect import detect
-    from fileproc_dagster.kinds import ExtractOptions
+    from fileproc_dagster.describe.detect import detect
+    from fileproc_dagster.describe.model import ExtractOptions
 
     detect(Path("letter.png"), ExtractOptions())
     # Detection(kind=<FileKind.DOCUMENT>, mime='image/png', reason='PNG page image, 68 ...')
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import magic
 
-from fileproc_dagster.detect_media import probe_audio, probe_picture
+from fileproc_dagster.describe.probes import probe_audio, probe_picture
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.extract.documents import DOCX_MIME, open_pdf
-from fileproc_dagster.kinds import Detection, ExtractOptions, FileKind
+from fileproc_dagster.describe.documents import DOCX_MIME, open_pdf
+from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Example::
 
     from PIL import Image
-    from fileproc_dagster.extract.ocr import ocr_image
+    from fileproc_dagster.describe.ocr import ocr_image
 
     result = ocr_image(Image.open("scan.png"))
     print(result.text, result.mean_confidence)

@@ -3,8 +3,8 @@
 Example::
 
     from pathlib import Path
-    from fileproc_dagster.extract.documents import describe_document
-    from fileproc_dagster.kinds import ExtractOptions
+    from fileproc_dagster.describe.documents import describe_document
+    from fileproc_dagster.describe.model import ExtractOptions
 
     result = describe_document(Path("report.pdf"), "application/pdf", ExtractOptions())
     print(result.description)  # PDF, 3 pages, 412 words: Riverside Rowing Club Annual ...
@@ -27,8 +27,8 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.extract.ocr import OcrResult, ocr_image
-from fileproc_dagster.kinds import Description, ExtractOptions
+from fileproc_dagster.describe.ocr import OcrResult, ocr_image
+from fileproc_dagster.describe.model import Description, ExtractOptions
 
 log = logging.getLogger(__name__)
 

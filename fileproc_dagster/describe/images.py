@@ -3,8 +3,8 @@
 Example::
 
     from pathlib import Path
-    from fileproc_dagster.extract.images import describe_image
-    from fileproc_dagster.kinds import ExtractOptions
+    from fileproc_dagster.describe.images import describe_image
+    from fileproc_dagster.describe.model import ExtractOptions
 
     desc = describe_image(Path("IMG_20180619_135726.jpg"), ExtractOptions())
     print(desc.description)  # JPEG photo 600x400, Google Pixel 7, 2018-06-19 13:57, GPS ...
@@ -27,9 +27,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.extract.image_facts import exif_facts, rgb_facts
-from fileproc_dagster.extract.picture_text import find_text
-from fileproc_dagster.kinds import Description, ExtractOptions
+from fileproc_dagster.describe.image_facts import exif_facts, rgb_facts
+from fileproc_dagster.describe.picture_text import find_text
+from fileproc_dagster.describe.model import Description, ExtractOptions
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ import numpy as np
 from PIL import Image
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.extract.images import (SAFE_FORMATS, decode_frame, is_animated,
+from fileproc_dagster.describe.images import (SAFE_FORMATS, decode_frame, is_animated,
                                              open_image)
-from fileproc_dagster.extract.ocr import ocr_image
-from fileproc_dagster.kinds import Detection, ExtractOptions, FileKind
+from fileproc_dagster.describe.ocr import ocr_image
+from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,6 @@ def prepare_dagster_home(dagster_home: Path) -> Path:
     dagster_home.mkdir(parents=True, exist_ok=True)
     target = dagster_home / "dagster.yaml"
     if not target.exists():
-        with resources.as_file(resources.files("fileproc_dagster") / "dagster.yaml") as source:
+        with resources.as_file(resources.files("fileproc_dagster.app") / "dagster.yaml") as source:
             shutil.copyfile(source, target)
     return target

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from fileproc_dagster.detect import detect
-from fileproc_dagster.extract import describe
-from fileproc_dagster.kinds import Description, ExtractOptions
-from fileproc_dagster.records import RecordStore
+from fileproc_dagster.describe.detect import detect
+from fileproc_dagster.describe import describe
+from fileproc_dagster.describe.model import Description, ExtractOptions
+from fileproc_dagster.storage.records import RecordStore
 from fileproc_dagster.settings import Settings
 
 COLUMNS = ["uuid", "key", "name", "type", "size", "sha256", "location", "state",

@@ -1,0 +1,1 @@
+"""Intake: the upload directory, what counts as a finished upload, admission and quarantine."""

@@ -1,0 +1,1 @@
+"""Storage: the object store (local directory or S3) and the records database."""
