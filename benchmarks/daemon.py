@@ -2,7 +2,7 @@
 directory, records watched until every file has ended.
 
 Only stable seams are used: the code location module, the README's environment variables,
-``fileproc init``, the records database (``RecordStore(url).records()``) and Dagster's public
+``fileproc init``, the records database (``Records(url).files.all()``) and Dagster's public
 instance API (run counts). Nothing assumes how many runs a file takes.
 """
 
@@ -23,7 +23,7 @@ import psutil
 from benchmarks.common import (TERMINAL, bin_path, dir_breakdown, dir_bytes, fileproc_env,
                                fileproc_init, log, stop_group)
 from benchmarks.procs import TreeMonitor
-from fileproc_dagster.storage.records import Record, RecordStore
+from fileproc_dagster.storage.records import Record, Records
 
 ACTIVE_RUNS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
                dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
@@ -43,7 +43,7 @@ class DaemonSession:
         self.env = fileproc_env(self.home, self.dagster_home, interval_s, db_url=records_url)
         self.dagster_pg = dagster_pg
         self.module = module
-        self.records = RecordStore(self.env["FILEPROC_DB_URL"])
+        self.records = Records(self.env["FILEPROC_DB_URL"])
         self.log_path = root / "daemon.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.monitor: TreeMonitor | None = None
@@ -80,7 +80,7 @@ class DaemonSession:
         wanted = set(names)
         deadline = time.monotonic() + timeout_s
         while True:
-            ended = {r.name: r for r in self.records.records()
+            ended = {r.name: r for r in self.records.files.all()
                      if r.name in wanted and r.state in TERMINAL}
             if len(ended) == len(wanted):
                 return ended
@@ -102,7 +102,7 @@ class DaemonSession:
     def fail(self, message: str) -> None:
         tail = self.log_path.read_text(errors="replace")[-3000:]
         states: dict[str, int] = {}
-        for record in self.records.records():
+        for record in self.records.files.all():
             states[record.state] = states.get(record.state, 0) + 1
         raise RuntimeError(f"{message}; records by state {states}\n--- daemon log tail ---\n"
                            f"{tail}")

@@ -71,12 +71,12 @@ def _arrive(upload_dir: Path, label: str) -> None:
 
 def _settle(upload_dir: Path, db_url: str) -> None:
     """Back to a history of finished files: arrivals removed, their uploads marked deleted."""
-    from fileproc_dagster.storage.records import RecordStore
-    from fileproc_dagster.storage.records import uploads as uploads_table
+    from fileproc_dagster.storage.records import Records
+    from fileproc_dagster.storage.schema import uploads as uploads_table
 
     for path in upload_dir.glob("arrival *"):
         path.unlink()
-    with RecordStore(db_url).engine.begin() as conn:
+    with Records(db_url).db.engine.begin() as conn:
         conn.execute(uploads_table.update().where(uploads_table.c.state == "pending")
                      .values(state="deleted"))
 

@@ -26,9 +26,9 @@ from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
 from dagster._core.storage.event_log.base import EventLogStorage
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 
-from fileproc_dagster.storage.records import RecordStore
-from fileproc_dagster.storage.records import files as files_table
-from fileproc_dagster.storage.records import uploads as uploads_table
+from fileproc_dagster.storage.records import Records
+from fileproc_dagster.storage.schema import files as files_table
+from fileproc_dagster.storage.schema import uploads as uploads_table
 
 PARTITIONS = "uploads"
 DESCRIPTION_ASSET = dg.AssetKey("file_description")
@@ -53,7 +53,7 @@ def seed_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> None:
 
 def seed_records(db_url: str, keys: Sequence[str], first_index: int) -> None:
     """Done records and their deleted uploads, as the pipeline leaves them."""
-    engine = RecordStore(db_url).engine
+    engine = Records(db_url).db.engine
     now = datetime.now(UTC)
     for i in range(0, len(keys), CHUNK):
         chunk = list(enumerate(keys[i:i + CHUNK], start=first_index + i))

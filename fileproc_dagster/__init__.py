@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = [
     "BadInput", "Description", "Detection", "ExtractOptions", "FileKind", "Outcome",
-    "RecordStore", "Settings", "describe_path", "detect", "process_paths", "records_frame",
+    "Records", "Settings", "describe_path", "detect", "process_paths", "records_frame",
 ]
 
 # Imported on first use, so a worker that only extracts does not load Dagster.
@@ -27,7 +27,7 @@ _LAZY = {
     "ExtractOptions": "fileproc_dagster.describe.model",
     "FileKind": "fileproc_dagster.describe.model",
     "Outcome": "fileproc_dagster.app.runner",
-    "RecordStore": "fileproc_dagster.storage.records",
+    "Records": "fileproc_dagster.storage.records",
     "Settings": "fileproc_dagster.settings",
     "describe_path": "fileproc_dagster.app.notebook",
     "detect": "fileproc_dagster.describe.detect",

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from fileproc_dagster.errors import TransientError
-from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import Records
 
 log = logging.getLogger(__name__)
 
@@ -133,14 +133,14 @@ class Notifier:
             if not targets.notify(title="fileproc", body=notification.message):
                 raise TransientError("a notification target did not accept the message")
 
-    def send_once(self, notification: Notification, records: RecordStore) -> bool:
+    def send_once(self, notification: Notification, records: Records) -> bool:
         """Send unless the ledger says it was sent; True if it was sent now.
 
         The outbox line is written first, exactly once; external targets are told until the
         ledger is stamped (at least once). A target that is down raises TransientError (the
         step retries) without holding back the outbox line or the file, which is done.
         """
-        claim = records.claim_notification(notification.key, notification.event,
+        claim = records.ledger.claim(notification.key, notification.event,
                                            notification.message)
         if claim is None:
             return False
@@ -149,5 +149,5 @@ class Notifier:
         if claim == "new" or not self._in_outbox(notification.id):
             self._append(notification)
         self._send_targets(notification)
-        records.mark_notified(notification.key, notification.event)
+        records.ledger.mark_sent(notification.key, notification.event)
         return True

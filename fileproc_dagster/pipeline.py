@@ -26,7 +26,8 @@ from fileproc_dagster.describe import describe, warm_up
 from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
 from fileproc_dagster.describe.worker import run_bounded
 from fileproc_dagster.notify import Notification, Notifier
-from fileproc_dagster.storage.records import Record, RecordStore
+from fileproc_dagster.storage.records import Record, Records
+from fileproc_dagster.storage.states import State, UploadState
 from fileproc_dagster.storage.objects import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class Finalized:
 class Pipeline:
     """The services one file passes through."""
 
-    records: RecordStore
+    records: Records
     store: ObjectStore
     upload_dir: Path
     quarantine_dir: Path
@@ -66,7 +67,7 @@ class Pipeline:
 
     def record(self, key: str) -> Record:
         """The record of a partition, which the sensor (or ``receive``) created."""
-        record = self.records.get(key)
+        record = self.records.files.get(key)
         if record is None:
             raise LostUpload(f"no upload was received for {key!r}")
         return record
@@ -74,7 +75,7 @@ class Pipeline:
     @contextmanager
     def source(self, record: Record) -> Iterator[Path]:
         """A local path holding the file's bytes: the upload if still there, else the object."""
-        for upload in self.records.pending_uploads(record.key):
+        for upload in self.records.uploads.pending(record.key):
             if is_same_upload(self.upload_dir, upload):
                 yield upload_path(self.upload_dir, upload.name)
                 return
@@ -93,11 +94,11 @@ class Pipeline:
     def store_file(self, key: str, options: ExtractOptions) -> StoredObject:
         """Detect the type from content and put the bytes under their content key."""
         record = self.record(key)
-        if record.state == "quarantined":
+        if record.state is State.QUARANTINED:
             raise BadInput(record.error or "quarantined earlier")
-        if record.state == "failed":
+        if record.state is State.FAILED:
             log.info("reprocessing %s after an earlier failure: %s", key, record.error)
-            self.records.reopen(key)
+            self.records.files.reopen(key)
         elif record.type and record.mime and record.location and self.store.exists(record.sha256):
             return StoredObject(key=key, sha256=record.sha256, size=record.size,
                                 kind=record.type, mime=record.mime, location=record.location,
@@ -108,7 +109,7 @@ class Pipeline:
             faults.store_outage(key, record.name)
             location = self.store.put_file(path, record.sha256)
             faults.crash("after_put", key, record.name)
-        self.records.set_object(key, type=detection.kind.value, mime=detection.mime,
+        self.records.files.set_object(key, type=detection.kind.value, mime=detection.mime,
                                 location=location)
         faults.crash("after_insert", key, record.name)
         return StoredObject(key=key, sha256=record.sha256, size=record.size,
@@ -120,13 +121,13 @@ class Pipeline:
         record = self.record(key)
         if not (record.type and record.location and self.store.exists(record.sha256)):
             raise FileprocError(f"{key!r} has no stored object yet")
-        return self.records.advance(key, "stored")
+        return self.records.files.advance(key, State.STORED)
 
     def describe_file(self, key: str, options: ExtractOptions, timeout_s: float,
                       memory_bytes: int | None = None) -> tuple[Record, Description | None]:
         """Extract text and facts in the bounded worker; skipped when already described."""
         record = self.record(key)
-        if record.state in ("described", "done"):
+        if record.state in (State.DESCRIBED, State.DONE):
             return record, None
         if record.type is None or record.mime is None:
             raise FileprocError(f"{key!r} has not been stored yet")
@@ -140,7 +141,7 @@ class Pipeline:
         if result.thumbnail:
             details["thumbnail"] = self.store.put_bytes(
                 f"thumbnails/{record.sha256[:2]}/{record.sha256}.png", result.thumbnail)
-        record = self.records.advance(key, "described", description=result.description,
+        record = self.records.files.advance(key, State.DESCRIBED, description=result.description,
                                       text=result.text, details=details)
         faults.crash("after_update", key, record.name)
         return record, result
@@ -148,12 +149,12 @@ class Pipeline:
     def finalize_file(self, key: str) -> Finalized:
         """Mark done, delete the uploads, then notify once per upload."""
         record = self.record(key)
-        if record.state not in ("described", "done"):
+        if record.state not in (State.DESCRIBED, State.DONE):
             raise FileprocError(f"{key!r} cannot be finalized in state {record.state!r}")
-        record = self.records.advance(key, "done")
+        record = self.records.files.advance(key, State.DONE)
         deleted: list[str] = []
         notified: list[str] = []
-        for upload in self.records.pending_uploads(key):
+        for upload in self.records.uploads.pending(key):
             if delete_upload(self.upload_dir, upload):
                 deleted.append(upload.name)
                 faults.crash("after_delete", key, upload.name)
@@ -161,7 +162,7 @@ class Pipeline:
                 self._notify(key, f"duplicate-{upload.id}",
                              f"Duplicate {upload.name} of {record.name} ({record.type}) - "
                              f"db: {record.uuid}, s3: {record.location}", notified)
-            self.records.set_upload_state(upload.id, "deleted")
+            self.records.uploads.set_state(upload.id, UploadState.DELETED)
         self._notify(key, "processed", f"Processed {record.name} ({record.type}) - "
                      f"db: {record.uuid}, s3: {record.location}", notified)
         faults.crash("after_notify", key, record.name)
@@ -173,18 +174,18 @@ class Pipeline:
 
     def quarantine(self, key: str, reason: str) -> list[Path]:
         """End a bad file in ``quarantined``, moving its uploads aside (never deleting them)."""
-        self.records.fail(key, reason, state="quarantined")
+        self.records.files.fail(key, reason, state=State.QUARANTINED)
         moved = []
-        for upload in self.records.pending_uploads(key):
+        for upload in self.records.uploads.pending(key):
             target = quarantine_upload(self.upload_dir, self.quarantine_dir, upload)
             if target is not None:
                 moved.append(target)
-            self.records.set_upload_state(upload.id, "quarantined")
-        record = self.records.get(key)
+            self.records.uploads.set_state(upload.id, UploadState.QUARANTINED)
+        record = self.records.files.get(key)
         name = record.name if record else key
         self._notify(key, "quarantined", f"Quarantined {name}: {reason}", [])
         return moved
 
     def fail(self, key: str, reason: str) -> None:
         """End a file in ``failed`` (retries exhausted); its upload stays where it is."""
-        self.records.fail(key, reason, state="failed")
+        self.records.files.fail(key, reason, state=State.FAILED)

@@ -20,7 +20,7 @@ import dagster as dg
 import pytest
 
 from fileproc_dagster.app.instance import prepare_dagster_home
-from fileproc_dagster.storage.records import Record, RecordStore
+from fileproc_dagster.storage.records import Record, Records
 from fileproc_dagster.settings import Settings
 
 T = TypeVar("T")
@@ -112,9 +112,9 @@ def running(settings: Settings, env: dict[str, str] | None = None) -> Iterator[D
         daemon.stop()
 
 
-def finished(records: RecordStore, count: int) -> list[Record] | None:
+def finished(records: Records, count: int) -> list[Record] | None:
     """All records once ``count`` of them ended (done, quarantined or failed)."""
-    every = records.records()
+    every = records.files.all()
     return every if sum(r.state in FINISHED for r in every) >= count else None
 
 
@@ -140,8 +140,8 @@ def leftovers(settings: Settings) -> list[str]:
     return sorted(os.listdir(settings.upload_dir))
 
 
-def states(records: RecordStore) -> Counter[str]:
-    return Counter(r.state for r in records.records())
+def states(records: Records) -> Counter[str]:
+    return Counter(r.state for r in records.files.all())
 
 
 def descendants(pid: int) -> list[int]:

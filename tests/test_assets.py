@@ -13,7 +13,7 @@ from fileproc_dagster.definitions import ASSETS, build_resources
 from fileproc_dagster.defs.assets import stored_object
 from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.defs.sensors import RANGE_END, RANGE_START
-from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import Records
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.intake.admit import receive
 
@@ -21,7 +21,7 @@ from fileproc_dagster.intake.admit import receive
 def _drop(settings: Settings, source: Path, instance: dg.DagsterInstance,
           name: str | None = None) -> str:
     shutil.copyfile(source, settings.upload_dir / (name or source.name))
-    key = receive(settings.upload_dir, name or source.name, RecordStore(settings.db_url)).key
+    key = receive(settings.upload_dir, name or source.name, Records(settings.db_url)).key
     instance.add_dynamic_partitions(uploads_partitions.name, [key])
     return key
 
@@ -38,7 +38,7 @@ def test_stored_object_alone(settings: Settings, samples: dict[str, Path]) -> No
         result = dg.materialize([stored_object], partition_key=key, instance=instance,
                                 resources=build_resources(settings))
         metadata = result.asset_materializations_for_node("stored_object")[0].metadata
-    record = RecordStore(settings.db_url).get(key)
+    record = Records(settings.db_url).files.get(key)
     assert record is not None and record.state == "received"  # the record step comes next
     assert (record.type, record.mime) == ("document", "application/pdf")
     assert metadata["location"].value == record.location
@@ -59,7 +59,7 @@ def test_whole_pipeline_then_rerun_is_idempotent(settings: Settings, samples: di
         first = dg.materialize(ASSETS, partition_key=key, instance=instance,
                                resources=build_resources(settings))
         assert first.success
-        record = RecordStore(settings.db_url).get(key)
+        record = Records(settings.db_url).files.get(key)
         assert record is not None and (record.state, record.type) == ("done", kind)
         assert all(w in (record.text or "").lower() for w in words), record.text
         assert record.description and record.details
@@ -68,7 +68,7 @@ def test_whole_pipeline_then_rerun_is_idempotent(settings: Settings, samples: di
         again = dg.materialize(ASSETS, partition_key=key, instance=instance,
                                resources=build_resources(settings))
         assert again.success
-        assert RecordStore(settings.db_url).get(key) == record
+        assert Records(settings.db_url).files.get(key) == record
         materializations = again.asset_materializations_for_node("file_description")
         assert materializations[0].metadata["reused"].value is True
     messages = [n["message"] for n in _outbox(settings)]
@@ -86,7 +86,7 @@ def test_bad_input_is_quarantined_not_retried(settings: Settings, tmp_path: Path
         assert not result.success
         retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
         assert retries == []
-    record = RecordStore(settings.db_url).get(key)
+    record = Records(settings.db_url).files.get(key)
     assert record is not None and record.state == "quarantined" and "empty" in (record.error or "")
     assert (settings.quarantine_dir / key / "upload.pdf").exists()
     assert not (settings.upload_dir / "upload.pdf").exists()
@@ -105,7 +105,7 @@ def test_duplicate_content_is_described_once(settings: Settings, samples: dict[s
             .metadata["reused"].value is True
     assert not (settings.upload_dir / "copy of policy.pdf").exists()
     assert [n["event"] for n in _outbox(settings)] == ["processed", "duplicate-2"]
-    assert len(RecordStore(settings.db_url).records()) == 1
+    assert len(Records(settings.db_url).files.all()) == 1
 
 
 @pytest.mark.slow
@@ -119,7 +119,7 @@ def test_extraction_timeout_stops_the_step(settings: Settings, samples: dict[str
     assert not result.success
     failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
     assert "timeout" in str(failure.event_specific_data)
-    record = RecordStore(settings.db_url).get(key)
+    record = Records(settings.db_url).files.get(key)
     assert record is not None and record.state == "failed" and "timeout" in (record.error or "")
     assert (settings.upload_dir / samples["notice_scan"].name).exists()  # kept for a retry
 
@@ -139,11 +139,11 @@ def test_one_run_processes_a_batch_and_isolates_bad_files(settings: Settings,
         assert {m.partition for m in described} == set(keys)
         by_key = {m.partition: m.metadata for m in described}
         assert "words" in by_key[keys[0]] and "words" not in by_key[keys[1]]
-        records = RecordStore(settings.db_url)
-        states = [records.get(k).state for k in keys]  # type: ignore[union-attr]
+        records = Records(settings.db_url)
+        states = [records.files.get(k).state for k in keys]  # type: ignore[union-attr]
         assert states == ["done", "quarantined", "done"]
         # The bad file's own run reports the failure on its partition in Dagster.
-        [verdict] = records.take_verdicts()
+        [verdict] = records.files.take_verdicts()
         assert verdict.key == keys[1]
         alone = dg.materialize(ASSETS, partition_key=keys[1], instance=instance,
                                resources=build_resources(settings), raise_on_error=False)

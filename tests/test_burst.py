@@ -15,7 +15,7 @@ from daemon import (Daemon, leftovers, live_runs, make_png, make_text, notificat
                     running, states)
 
 from fileproc_dagster.describe.worker import tree_rss
-from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import Records
 from fileproc_dagster.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -55,7 +55,7 @@ def test_burst_with_a_daemon_restart(settings: Settings, tmp_path: Path) -> None
     source.mkdir()
     files = [make_text(source / f"burst_{i:04d}.txt", i) if i % 2 else
              make_png(source / f"burst_{i:04d}.png", i) for i in range(COUNT)]
-    records = RecordStore(settings.db_url)
+    records = Records(settings.db_url)
     with running(settings) as daemon:
         sampler = RssSampler(daemon)
         sampler.start()

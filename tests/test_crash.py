@@ -27,7 +27,8 @@ from daemon import (Daemon, commands, descendants, drop, leftovers, live_runs, m
 
 from fileproc_dagster import faults
 from fileproc_dagster.defs.sensors import RANGE_END, RANGE_START
-from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import Records
+from fileproc_dagster.storage.states import State
 from fileproc_dagster.settings import Settings
 
 KINDS: dict[str, tuple[Callable[[Path, int], Path], str]] = {
@@ -69,8 +70,8 @@ def _matrix(source: Path) -> tuple[list[Case], list[Path]]:
     return cases, files
 
 
-def _key_of(records: RecordStore, name: str) -> str | None:
-    return next((r.key for r in records.records() if r.name == name), None)
+def _key_of(records: Records, name: str) -> str | None:
+    return next((r.key for r in records.files.all() if r.name == name), None)
 
 
 def _describing(instance: dg.DagsterInstance, key: str) -> tuple[str, int] | None:
@@ -105,15 +106,15 @@ def _reconciled(instance: dg.DagsterInstance) -> int:
                for run in instance.get_runs(dg.RunsFilter(job_name="process_file")))
 
 
-def _all_finished(daemon: Daemon, records: RecordStore, count: int) -> bool:
-    every = records.records()
+def _all_finished(daemon: Daemon, records: Records, count: int) -> bool:
+    every = records.files.all()
     if len(every) < count or any(r.state != "done" for r in every):
         return False
     with daemon.instance() as instance:
         return not live_runs(instance)
 
 
-def _kill_worker_mid_transcription(daemon: Daemon, records: RecordStore
+def _kill_worker_mid_transcription(daemon: Daemon, records: Records
                                    ) -> tuple[float, str, list[int]]:
     """SIGKILL the run worker 1.5 s into the lecture's description: when, the record's state
     then, and the worker's children (its extraction process)."""
@@ -122,7 +123,7 @@ def _kill_worker_mid_transcription(daemon: Daemon, records: RecordStore
         _, pid = daemon.wait_for("the lecture's description to start",
                                  lambda: _describing(instance, key), 120, every_s=0.2)
     time.sleep(1.5)
-    record, children = records.get(key), descendants(pid)
+    record, children = records.files.get(key), descendants(pid)
     os.kill(pid, signal.SIGKILL)
     return time.time(), record.state if record else "?", children
 
@@ -138,7 +139,7 @@ def test_crash_matrix(settings: Settings, corpus: Path, tmp_path: Path) -> None:
     spec = ",".join([*(f"{c.point}={c.match}" for c in cases), f"in_tick={Path(TICK_VICTIM).stem}",
                      f"slow_describe={Path(IN_FLIGHT).stem}:{IN_FLIGHT_S}"])
     env = {"FILEPROC_FAULTS": spec, "FILEPROC_FAULTS_DIR": str(marks), "FILEPROC_MAX_BATCH": "4"}
-    records = RecordStore(settings.db_url)
+    records = Records(settings.db_url)
     started = time.monotonic()
     with running(settings, env) as daemon:
         drop(settings, corpus / "lecture_3740.mp3", LECTURE)
@@ -180,8 +181,8 @@ def test_crash_matrix(settings: Settings, corpus: Path, tmp_path: Path) -> None:
     assert len(fired) == len(cases) + 2, sorted(fired)
     assert state_at_kill == "stored", "the worker was not killed during the description"
     assert leftovers(settings) == []
-    assert len(records.records()) == total
-    assert {r.key for r in records.records()} <= shown  # every file done in Dagster too
+    assert len(records.files.all()) == total
+    assert {r.key for r in records.files.all()} <= shown  # every file done in Dagster too
     assert all(n == 1 for n in notifications(settings).values()), notifications(settings)
     assert len(notifications(settings)) == total
     assert len(objects(settings)) == total and set(objects(settings).values()) == {1}
@@ -190,13 +191,13 @@ def test_crash_matrix(settings: Settings, corpus: Path, tmp_path: Path) -> None:
     assert not lingering, f"the killed run worker's children live on: {lingering}"
 
 
-def _report(settings: Settings, records: RecordStore, instance: dg.DagsterInstance,
+def _report(settings: Settings, records: Records, instance: dg.DagsterInstance,
             cases: list[Case], worker_killed_at: float) -> list[tuple[object, ...]]:
     """One row per crash: case, recovered, seconds until its run was reported failed and until
     a run covering it succeeded, objects, records, notifications, upload deleted, manual
     actions."""
     fired = faults.fired(settings.home / "faults")
-    by_name = {r.name: r for r in records.records()}
+    by_name = {r.name: r for r in records.files.all()}
     crashes = [(c.name, c.file, float(fired.get(faults.Fault(c.point, c.match).marker, {})
                                       .get("at", 0) or 0), 0) for c in cases]
     tick_marker = faults.Fault("in_tick", Path(TICK_VICTIM).stem).marker
@@ -269,12 +270,12 @@ def test_reconcile_fails_runs_whose_worker_is_gone(settings: Settings) -> None:
 def test_reconcile_requests_files_whose_runs_failed_for_good(settings: Settings) -> None:
     from fileproc_dagster.defs.reconcile import stalled_requests
     from fileproc_dagster.defs.resources import RecordsResource
-    from fileproc_dagster.storage.records import files as files_table
+    from fileproc_dagster.storage.schema import files as files_table
 
-    records = RecordStore(settings.db_url)
-    keys = [records.receive(f"stalled_{i}-{i:012d}", f"stalled_{i}.txt", f"{i:064x}", 10,
+    records = Records(settings.db_url)
+    keys = [records.uploads.receive(f"stalled_{i}-{i:012d}", f"stalled_{i}.txt", f"{i:064x}", 10,
                             i).key for i in range(3)]
-    with records.engine.begin() as conn:
+    with records.db.engine.begin() as conn:
         conn.execute(files_table.update().values(updated_at=datetime.now(UTC)
                                                  - timedelta(minutes=5)))
     resource = RecordsResource(url=settings.db_url)
@@ -295,5 +296,6 @@ def test_reconcile_requests_files_whose_runs_failed_for_good(settings: Settings)
                                        tags={"dagster/partition": keys[0]}))
         requested = stalled_requests(instance, resource, later)
         assert [r.partition_key for r in requested] == keys[1:2]
-        records.advance(keys[1], "done")
+        for state in (State.STORED, State.DESCRIBED, State.DONE):
+            records.files.advance(keys[1], state)
         assert stalled_requests(instance, resource, later) == []

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from fileproc_dagster.storage.records import Record, RecordStore
+from fileproc_dagster.storage.records import Record, Records
 from fileproc_dagster.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -29,16 +29,16 @@ CORPUS_MIX = {
 }
 
 
-def _wait_for(records: RecordStore, count: int, timeout_s: float,
+def _wait_for(records: Records, count: int, timeout_s: float,
               log: Path) -> list[Record]:
     deadline = time.monotonic() + timeout_s
     finished: list[Record] = []
     while time.monotonic() < deadline:
-        finished = [r for r in records.records() if r.state in ("done", "quarantined", "failed")]
+        finished = [r for r in records.files.all() if r.state in ("done", "quarantined", "failed")]
         if len(finished) >= count:
             return finished
         time.sleep(1)
-    states = Counter(r.state for r in records.records())
+    states = Counter(r.state for r in records.files.all())
     tail = log.read_text(errors="replace")[-4000:]
     pytest.fail(f"only {len(finished)}/{count} files finished in {timeout_s:.0f} s: "
                 f"{states}\n{tail}")
@@ -53,7 +53,7 @@ def test_dropped_files_are_processed_by_the_daemon(daemon: Settings, corpus: Pat
     started = time.monotonic()
     for name in CORPUS_MIX:
         shutil.copyfile(corpus / name, settings.upload_dir / name)
-    records = RecordStore(settings.db_url)
+    records = Records(settings.db_url)
     finished = _wait_for(records, len(CORPUS_MIX), 900, settings.home / "daemon.log")
     elapsed = time.monotonic() - started
     by_name = {r.name: r for r in finished}
@@ -64,7 +64,7 @@ def test_dropped_files_are_processed_by_the_daemon(daemon: Settings, corpus: Pat
             assert (settings.quarantine_dir / record.key / name).exists()
         else:
             assert (record.state, record.type) == ("done", expected), record
-    assert len(records.records()) == len(CORPUS_MIX)
+    assert len(records.files.all()) == len(CORPUS_MIX)
     # The same bytes as the letter again, under another name: mapped to the existing record,
     # not described again, reported as a duplicate; then nothing is left in the upload directory.
     shutil.copyfile(corpus / "letter_8781.png", settings.upload_dir / "letter copy.png")
@@ -77,7 +77,7 @@ def test_dropped_files_are_processed_by_the_daemon(daemon: Settings, corpus: Pat
     done = [r for r in finished if r.state == "done"]
     assert {k for k, e in events if e == "processed"} == {r.key for r in done}
     assert sum(1 for _, e in events if e.startswith("duplicate-")) == 1
-    assert len(records.records()) == len(CORPUS_MIX)
+    assert len(records.files.all()) == len(CORPUS_MIX)
     print(f"\n{len(CORPUS_MIX)} files through the daemon in {elapsed:.1f} s "
           f"({elapsed / len(CORPUS_MIX):.1f} s per file)")
 
@@ -87,7 +87,7 @@ def test_own_samples_through_the_daemon(daemon: Settings, samples: dict[str, Pat
     settings = daemon
     for path in samples.values():
         shutil.copyfile(path, settings.upload_dir / path.name)
-    finished = _wait_for(RecordStore(settings.db_url), len(samples), 600,
+    finished = _wait_for(Records(settings.db_url), len(samples), 600,
                          settings.home / "daemon.log")
     assert sorted((r.type, r.state) for r in finished) == [
         ("audio", "done"), ("document", "done"), ("document", "done"), ("image", "done")]

@@ -22,7 +22,7 @@ from daemon import (Daemon, drop, leftovers, live_runs, make_png, make_speech, m
 from fileproc_dagster import faults
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.errors import StepTimeout
-from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import Records
 from fileproc_dagster.settings import Settings
 
 OUTAGE_S = 20
@@ -107,7 +107,7 @@ def _hold_write_lock(db: Path, seconds: float, window: list[float]) -> None:
     conn.close()
 
 
-def _launch_with_timeout(daemon: Daemon, settings: Settings, records: RecordStore,
+def _launch_with_timeout(daemon: Daemon, settings: Settings, records: Records,
                          source: Path) -> str:
     """Process one file the launchpad way: a run of its partition with a small timeout."""
     path = drop(settings, source)
@@ -150,7 +150,7 @@ def test_transient_faults_are_retried(settings: Settings, tmp_path: Path) -> Non
     env = {faults.FAULTS_VAR: f"store_outage=outage_doc:{OUTAGE_S},"
                               f"slow_describe=slow_speech:{STALL_S}",
            faults.FAULTS_DIR_VAR: str(settings.home / "faults"), "FILEPROC_MAX_BATCH": "4"}
-    records = RecordStore(settings.db_url)
+    records = Records(settings.db_url)
     window: list[float] = []
     started = time.monotonic()
     with running(settings, env) as daemon:
@@ -158,7 +158,7 @@ def test_transient_faults_are_retried(settings: Settings, tmp_path: Path) -> Non
         for path in locked:
             drop(settings, path)
         daemon.wait_for("a locked batch file stored", lambda: any(
-            r.state == "stored" for r in records.records() if r.name.startswith("locked_")),
+            r.state == "stored" for r in records.files.all() if r.name.startswith("locked_")),
             120, every_s=0.1)
         holder = threading.Thread(target=_hold_write_lock,
                                   args=(settings.home / "records.db", LOCK_S, window))
@@ -169,7 +169,7 @@ def test_transient_faults_are_retried(settings: Settings, tmp_path: Path) -> Non
         total = len(outage) + len(locked) + 1
 
         def finished() -> bool:
-            every = records.records()
+            every = records.files.all()
             with daemon.instance() as instance:
                 return (len(every) == total and all(r.state == "done" for r in every)
                         and not live_runs(instance))
@@ -177,7 +177,7 @@ def test_transient_faults_are_retried(settings: Settings, tmp_path: Path) -> Non
         daemon.wait_for("every file done", finished, 240, every_s=1)
         elapsed = time.monotonic() - started
         with daemon.instance() as instance:
-            by_name = {r.name: r for r in records.records()}
+            by_name = {r.name: r for r in records.files.all()}
             store_retries = _retries(instance, by_name["outage_doc.txt"].key)
             slow_retries = _retries(instance, slow_key)
             lock_retries = [r for p in locked for r in _retries(instance, by_name[p.name].key)]

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 from fileproc_dagster.notify import Notification, Notifier
-from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import Records
 
 
 def test_outbox_gets_each_notification_once(tmp_path: Path) -> None:
-    records = RecordStore(f"sqlite:///{tmp_path / 'records.db'}")
-    key = records.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    records = Records(f"sqlite:///{tmp_path / 'records.db'}")
+    key = records.uploads.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
     notifier = Notifier(tmp_path / "outbox.jsonl")
     note = Notification(key, "processed", "Processed k.txt (document)")
     assert notifier.send_once(note, records)
@@ -21,12 +21,12 @@ def test_outbox_gets_each_notification_once(tmp_path: Path) -> None:
 
 
 def test_resumed_attempt_does_not_append_twice(tmp_path: Path) -> None:
-    records = RecordStore(f"sqlite:///{tmp_path / 'records.db'}")
-    key = records.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    records = Records(f"sqlite:///{tmp_path / 'records.db'}")
+    key = records.uploads.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
     notifier = Notifier(tmp_path / "outbox.jsonl")
     note = Notification(key, "processed", "Processed k.txt")
     # An attempt that claimed and wrote the outbox line, then died before stamping the ledger.
-    records.claim_notification(key, "processed", note.message)
+    records.ledger.claim(key, "processed", note.message)
     notifier._append(note)
     assert notifier.send_once(note, records)
     assert len((tmp_path / "outbox.jsonl").read_text().splitlines()) == 1

@@ -21,8 +21,8 @@ from fileproc_dagster.intake.release import release
 from fileproc_dagster.definitions import ASSETS, build_resources
 from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.errors import FileprocError
-from fileproc_dagster.storage.records import Received, Record, RecordStore
-from fileproc_dagster.storage.records import uploads as uploads_table
+from fileproc_dagster.storage.records import Received, Record, Records
+from fileproc_dagster.storage.schema import uploads as uploads_table
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.intake.scan import list_entries, scan
@@ -30,7 +30,7 @@ from fileproc_dagster.intake.scan import list_entries, scan
 
 def _admit(settings: Settings, name: str, **kwargs: int) -> Received | Record | None:
     return admit(settings.upload_dir, settings.quarantine_dir, name,
-                            RecordStore(settings.db_url), **kwargs)
+                            Records(settings.db_url), **kwargs)
 
 
 def _refused(result: Received | Record | None) -> Record:
@@ -104,15 +104,15 @@ def test_oversized_file_is_refused_before_a_byte_is_read(settings: Settings) -> 
 def test_refusing_the_same_entry_twice_keeps_one_record(settings: Settings) -> None:
     (settings.upload_dir / "a.txt").symlink_to("/etc/hostname")
     info = os.lstat(settings.upload_dir / "a.txt")
-    records = RecordStore(settings.db_url)
+    records = Records(settings.db_url)
     first = record_refusal(records, "a.txt", info, link="/etc/hostname")
     again = record_refusal(records, "a.txt", info, link="/etc/hostname")
-    assert first == again and len(records.records()) == 1
+    assert first == again and len(records.files.all()) == 1
 
 
 def test_file_that_vanished_before_admission_leaves_nothing(settings: Settings) -> None:
     assert _admit(settings, "gone.pdf") is None
-    assert RecordStore(settings.db_url).records() == []
+    assert Records(settings.db_url).files.all() == []
 
 
 def test_file_deleted_between_registration_and_read_fails_its_record(
@@ -127,7 +127,7 @@ def test_file_deleted_between_registration_and_read_fails_its_record(
                                 resources=build_resources(settings), raise_on_error=False)
         retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert not result.success and retries == []
-    record = RecordStore(settings.db_url).get(received.key)
+    record = Records(settings.db_url).files.get(received.key)
     assert record is not None and record.state == "failed"
     assert "disappeared before it was stored" in (record.error or "")
 
@@ -163,7 +163,7 @@ def test_a_tick_over_a_hostile_upload_dir_refuses_some_and_registers_the_rest(
 
 def _quarantine_via_the_pipeline(settings: Settings, name: str, data: bytes) -> str:
     (settings.upload_dir / name).write_bytes(data)
-    key = receive(settings.upload_dir, name, RecordStore(settings.db_url)).key
+    key = receive(settings.upload_dir, name, Records(settings.db_url)).key
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(uploads_partitions.name, [key])
         dg.materialize(ASSETS, partition_key=key, instance=instance,
@@ -173,7 +173,7 @@ def _quarantine_via_the_pipeline(settings: Settings, name: str, data: bytes) -> 
 
 
 def _upload_states(settings: Settings, key: str) -> list[str]:
-    with RecordStore(settings.db_url).engine.begin() as conn:
+    with Records(settings.db_url).db.engine.begin() as conn:
         return list(conn.execute(sa.select(uploads_table.c.state).where(
             uploads_table.c.key == key).order_by(uploads_table.c.id)).scalars())
 
@@ -181,7 +181,7 @@ def _upload_states(settings: Settings, key: str) -> list[str]:
 def test_release_moves_the_file_back_and_reopens_the_record(settings: Settings) -> None:
     data = h.random_bytes(2_000, 9)
     key = _quarantine_via_the_pipeline(settings, "notes.txt", data)
-    records = RecordStore(settings.db_url)
+    records = Records(settings.db_url)
     before = (settings.quarantine_dir / key / "notes.txt").stat().st_mtime_ns
     released = release(settings.upload_dir, settings.quarantine_dir, key, records)
     assert released.moved == [settings.upload_dir / "notes.txt"] and released.kept == {}
@@ -193,14 +193,14 @@ def test_release_moves_the_file_back_and_reopens_the_record(settings: Settings) 
     # The sensor registers it as a new, non-duplicate upload of the same record.
     again = receive(settings.upload_dir, "notes.txt", records)
     assert (again.key, again.duplicate) == (key, False)
-    assert [u.name for u in records.pending_uploads(key)] == ["notes.txt"]
+    assert [u.name for u in records.uploads.pending(key)] == ["notes.txt"]
 
 
 def test_release_never_overwrites_a_file_in_the_upload_dir(settings: Settings) -> None:
     key = _quarantine_via_the_pipeline(settings, "scan.pdf", b"")
     (settings.upload_dir / "scan.pdf").write_text("a newer upload")
     released = release(settings.upload_dir, settings.quarantine_dir, key,
-                                  RecordStore(settings.db_url))
+                                  Records(settings.db_url))
     assert released.moved == [] and "exists" in released.kept["scan.pdf"]
     assert released.state == "quarantined"  # nothing went back, so it stays quarantined
     assert (settings.upload_dir / "scan.pdf").read_text() == "a newer upload"
@@ -210,11 +210,11 @@ def test_release_never_overwrites_a_file_in_the_upload_dir(settings: Settings) -
 def test_release_of_an_oversized_refusal_after_raising_the_limit(settings: Settings) -> None:
     (settings.upload_dir / "big.txt").write_bytes(h.text("big", 2_000))
     refused = _refused(_admit(settings, "big.txt", max_bytes=1_000))
-    records = RecordStore(settings.db_url)
+    records = Records(settings.db_url)
     released = release(settings.upload_dir, settings.quarantine_dir, refused.key,
                                   records)
     assert released.moved == [settings.upload_dir / "big.txt"]
-    note = records.get(refused.key)
+    note = records.files.get(refused.key)
     assert note is not None and note.state == "quarantined"
     assert (note.error or "").startswith("released for another try on ")
     admitted = _admit(settings, "big.txt", max_bytes=1_000_000)  # the limit was raised
@@ -225,12 +225,12 @@ def test_release_keeps_symlinks_and_refuses_odd_keys(settings: Settings) -> None
     (settings.upload_dir / "l.pdf").symlink_to("/etc/passwd")
     refused = _refused(_admit(settings, "l.pdf"))
     released = release(settings.upload_dir, settings.quarantine_dir, refused.key,
-                                  RecordStore(settings.db_url))
+                                  Records(settings.db_url))
     assert released.moved == [] and "not a regular file" in released.kept["l.pdf"]
     for key in ("../etc", "a/b", "", "nope-000000000000"):
         with pytest.raises(FileprocError):
             release(settings.upload_dir, settings.quarantine_dir, key,
-                               RecordStore(settings.db_url))
+                               Records(settings.db_url))
 
 
 def test_fileproc_release_command(settings: Settings, tmp_path: Path) -> None:
@@ -247,7 +247,7 @@ def test_fileproc_release_command(settings: Settings, tmp_path: Path) -> None:
     assert released.returncode == 0, released.stderr
     assert json.loads(released.stdout)["moved"] == [str(settings.upload_dir / "random.pdf")]
     assert (settings.upload_dir / "random.pdf").read_bytes() == source.read_bytes()
-    record = RecordStore(settings.db_url).get(outcome["key"])
+    record = Records(settings.db_url).files.get(outcome["key"])
     assert record is not None and record.state == "received"
     twice = subprocess.run([command, "release", outcome["key"]], env=env, capture_output=True,
                            text=True, timeout=120)
@@ -256,14 +256,14 @@ def test_fileproc_release_command(settings: Settings, tmp_path: Path) -> None:
 
 def test_released_file_that_is_still_bad_goes_back_to_quarantine(settings: Settings) -> None:
     key = _quarantine_via_the_pipeline(settings, "still.pdf", h.random_bytes(500, 12))
-    records = RecordStore(settings.db_url)
+    records = Records(settings.db_url)
     release(settings.upload_dir, settings.quarantine_dir, key, records)
     receive(settings.upload_dir, "still.pdf", records)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(uploads_partitions.name, [key])
         dg.materialize(ASSETS, partition_key=key, instance=instance,
                        resources=build_resources(settings), raise_on_error=False)
-    record = records.get(key)
+    record = records.files.get(key)
     assert record is not None and record.state == "quarantined"
     assert (settings.quarantine_dir / key / "still.pdf").exists()
     assert not (settings.upload_dir / "still.pdf").exists()

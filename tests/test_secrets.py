@@ -23,8 +23,8 @@ import sqlalchemy as sa
 import hostile as h
 from fileproc_dagster.errors import TransientError
 from fileproc_dagster.notify import Notification, Notifier, secret_parts
-from fileproc_dagster.storage.records import RecordStore
-from fileproc_dagster.storage.records import notifications as ledger
+from fileproc_dagster.storage.records import Records
+from fileproc_dagster.storage.schema import notifications as ledger
 from fileproc_dagster.app.runner import process_paths
 from fileproc_dagster.settings import Settings
 
@@ -87,7 +87,7 @@ def _assert_nowhere(secret: str, settings: Settings, events: list[str], logs: st
     for path, data in dagster_files:
         assert secret.encode() not in data, f"secret in the Dagster instance: {path}"
     assert secret not in logs, "secret in the captured logs"
-    records = json.dumps([r.as_json() for r in RecordStore(settings.db_url).records()],
+    records = json.dumps([r.as_json() for r in Records(settings.db_url).files.all()],
                          default=str)
     assert secret not in records
     for path, data in _everything_written(settings.home):
@@ -130,7 +130,7 @@ def test_target_that_is_down_keeps_the_file_done(settings: Settings, tmp_path: P
     assert record.state == "done" and record.location  # stored, described, done
     assert not (settings.upload_dir / "agenda.txt").exists()  # nothing to lose: it is stored
     assert "Processed agenda.txt" in settings.outbox.read_text()  # the outbox has it
-    with RecordStore(settings.db_url).engine.begin() as conn:
+    with Records(settings.db_url).db.engine.begin() as conn:
         sent = conn.execute(sa.select(ledger.c.sent_at).where(ledger.c.key == record.key)
                             ).scalar_one()
     assert sent is None  # the ledger says the target still owes it: a re-run resends
@@ -141,8 +141,8 @@ def test_target_that_is_down_keeps_the_file_done(settings: Settings, tmp_path: P
 def test_malformed_url_is_reported_without_its_secret(settings: Settings,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    records = RecordStore(settings.db_url)
-    key = records.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    records = Records(settings.db_url)
+    key = records.uploads.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
     notifier = Notifier(settings.outbox, [f"json//carol:{SECRET}@", f"slack://TA/TB/{TOKEN}"])
     with pytest.raises(TransientError, match="target 1 of FILEPROC_NOTIFY_URLS is not a valid") \
             as caught:
@@ -169,10 +169,10 @@ def test_notification_left_unsent_is_sent_again_when_the_target_is_back(
     from fileproc_dagster.defs.reconcile import RESEND_EVERY_S, resend_notifications, \
         resend_request
     from fileproc_dagster.defs.resources import NotifierResource, RecordsResource
-    from fileproc_dagster.storage.records import files
+    from fileproc_dagster.storage.schema import files
 
-    records = RecordStore(settings.db_url)
-    key = records.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    records = Records(settings.db_url)
+    key = records.uploads.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
     message = "Processed k.txt (document)"
     down = Notifier(settings.outbox, [f"json://alice:{SECRET}@127.0.0.1:9/hook"])
     with pytest.raises(TransientError):  # what every step retry of the file ran into
@@ -180,7 +180,7 @@ def test_notification_left_unsent_is_sent_again_when_the_target_is_back(
     resource = RecordsResource(url=settings.db_url)
     now = datetime.now(UTC)
     assert resend_request(resource, now) == []  # its run may still be retrying
-    with records.engine.begin() as conn:
+    with records.db.engine.begin() as conn:
         conn.execute(files.update().values(updated_at=now - timedelta(seconds=RESEND_EVERY_S)))
     requested = resend_request(resource, now + timedelta(seconds=1))
     assert [r.job_name for r in requested] == ["resend_notifications"]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 import hostile as h
 from fileproc_dagster.app.cli import build_parser
-from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import Records
 from fileproc_dagster.app.runner import Outcome, process_paths
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.objects import LocalObjectStore, object_key
@@ -70,10 +70,10 @@ def test_hostile_names_are_processed_and_round_trip(settings: Settings, tmp_path
         assert all(c.isalnum() or c in "-_" for c in record.key)
         assert source.exists()
     assert not list(tmp_path.rglob(CANARY))  # what `touch PWNED` would have made
-    records = RecordStore(settings.db_url)
-    assert {"files", "uploads", "notifications"} <= set(sa.inspect(records.engine)
+    records = Records(settings.db_url)
+    assert {"files", "uploads", "notifications"} <= set(sa.inspect(records.db.engine)
                                                          .get_table_names())
-    assert len(records.records()) == len(HOSTILE_NAMES)
+    assert len(records.files.all()) == len(HOSTILE_NAMES)
     assert os.listdir(settings.upload_dir) == []
     # Every stored byte lives under the store, named by content only.
     for path in _all_files(settings.store_dir):

@@ -14,9 +14,9 @@ import dagster as dg
 from fileproc_dagster.definitions import build_resources
 from fileproc_dagster.defs.resources import BatchingResource
 from fileproc_dagster.defs.sensors import RANGE_START, RANGE_END, build_upload_sensor
-from fileproc_dagster.storage.records import RecordStore
-from fileproc_dagster.storage.records import files as files_table
-from fileproc_dagster.storage.records import uploads as uploads_table
+from fileproc_dagster.storage.records import Records
+from fileproc_dagster.storage.schema import files as files_table
+from fileproc_dagster.storage.schema import uploads as uploads_table
 from fileproc_dagster.settings import Settings
 
 
@@ -97,7 +97,7 @@ def test_entries_that_are_not_files_are_refused_unread(settings: Settings) -> No
     (settings.upload_dir / "link.txt").symlink_to("/etc/hostname")
     with dg.instance_for_test() as instance:
         result = _tick(settings, instance, _tick(settings, instance, None).cursor)
-    records = {r.name: r for r in RecordStore(settings.db_url).records()}
+    records = {r.name: r for r in Records(settings.db_url).files.all()}
     assert {n: r.state for n, r in records.items()} == {
         "folder.pdf": "quarantined", "link.txt": "quarantined"}
     assert "directory" in (records["folder.pdf"].error or "")
@@ -131,7 +131,7 @@ def test_duplicate_upload_maps_to_the_existing_record(settings: Settings) -> Non
     assert _ranges(result) == [(key, key)]
     duplicates = [r for r in result.run_requests or [] if r.tags.get("fileproc/duplicate")]
     assert [r.partition_key for r in duplicates] == [key]
-    assert len(RecordStore(settings.db_url).records()) == 1
+    assert len(Records(settings.db_url).files.all()) == 1
 
 
 def test_a_tick_that_died_is_requested_again_under_the_same_keys(settings: Settings) -> None:
@@ -146,10 +146,10 @@ def test_a_tick_that_died_is_requested_again_under_the_same_keys(settings: Setti
 
 
 def test_failures_inside_a_batch_get_a_run_of_their_own(settings: Settings) -> None:
-    records = RecordStore(settings.db_url)
-    key = records.receive("bad-abababababab", "bad.pdf", "ab" * 32, 1, 1).key
-    records.fail(key, "empty file", state="quarantined")
-    records.flag_verdicts([key])
+    records = Records(settings.db_url)
+    key = records.uploads.receive("bad-abababababab", "bad.pdf", "ab" * 32, 1, 1).key
+    records.files.fail(key, "empty file", state="quarantined")
+    records.files.flag_verdicts([key])
     with dg.instance_for_test() as instance:
         result = _tick(settings, instance, json.dumps({"through": 1}))
         [request] = result.run_requests or []
@@ -158,7 +158,7 @@ def test_failures_inside_a_batch_get_a_run_of_their_own(settings: Settings) -> N
 
 
 def test_ten_thousand_registered_files_make_a_cheap_tick(settings: Settings) -> None:
-    records = RecordStore(settings.db_url)
+    records = Records(settings.db_url)
     now = datetime.now(UTC)
     rows, uploads = [], []
     for i in range(10_000):
@@ -169,7 +169,7 @@ def test_ten_thousand_registered_files_make_a_cheap_tick(settings: Settings) -> 
                          state="received", created_at=now, updated_at=now))
         uploads.append(dict(key=key, name=name, size=1, mtime_ns=i, state="pending",
                             duplicate=False, received_at=now))
-    with records.engine.begin() as conn:  # registered in bulk: the test is about the tick
+    with records.db.engine.begin() as conn:  # registered in bulk: the test is about the tick
         conn.execute(files_table.insert(), rows)
         conn.execute(uploads_table.insert(), uploads)
     (settings.upload_dir / "new.txt").write_text("new")

@@ -46,11 +46,12 @@ def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
     from fileproc_dagster.app.runner import process_paths
+    from fileproc_dagster.storage.states import State
 
     _prepare(settings)
     failed = 0
     for outcome in process_paths(settings, [Path(p) for p in args.paths]):
-        failed += outcome.record is None or outcome.record.state != "done"
+        failed += outcome.record is None or outcome.record.state is not State.DONE
         if args.json:
             print(json.dumps(outcome.as_json(), ensure_ascii=False, default=str))
         else:
@@ -59,16 +60,16 @@ def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_records(settings: Settings, args: argparse.Namespace) -> int:
-    from fileproc_dagster.storage.records import RecordStore
+    from fileproc_dagster.storage.records import Records
 
     settings.ensure_dirs()
-    records = RecordStore(settings.db_url).records(args.limit)
+    records = Records(settings.db_url).files.all(args.limit)
     if args.json:
         print(json.dumps([r.as_json() for r in records], ensure_ascii=False, default=str,
                          indent=2))
         return 0
     for r in records:
-        summary = r.error if r.state in ("failed", "quarantined") else r.description
+        summary = r.error if r.state.ended else r.description
         print(f"{r.state:<11} {r.type or '-':<11} {r.key:<55} {summary or ''}")
     return 0
 
@@ -82,10 +83,10 @@ def cmd_release(settings: Settings, args: argparse.Namespace) -> int:
     """Move quarantined files back into the upload directory and reopen their records."""
     from fileproc_dagster.errors import FileprocError
     from fileproc_dagster.intake.release import release
-    from fileproc_dagster.storage.records import RecordStore
+    from fileproc_dagster.storage.records import Records
 
     settings.ensure_dirs()
-    records = RecordStore(settings.db_url)
+    records = Records(settings.db_url)
     problems = 0
     for key in args.keys:
         try:

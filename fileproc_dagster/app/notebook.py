@@ -9,7 +9,7 @@ import pandas as pd
 from fileproc_dagster.describe.detect import detect
 from fileproc_dagster.describe import describe
 from fileproc_dagster.describe.model import Description, ExtractOptions
-from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import Records
 from fileproc_dagster.settings import Settings
 
 COLUMNS = ["uuid", "key", "name", "type", "size", "sha256", "location", "state",
@@ -25,7 +25,7 @@ def records_frame(settings: Settings | None = None) -> pd.DataFrame:
         df.groupby(["type", "state"]).size()
     """
     settings = settings or Settings.from_env()
-    rows = [r.as_json() for r in RecordStore(settings.db_url).records()]
+    rows = [r.as_json() for r in Records(settings.db_url).files.all()]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["words"] = frame["text"].fillna("").str.split().str.len()
     return frame

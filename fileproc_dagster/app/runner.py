@@ -21,7 +21,8 @@ from fileproc_dagster.intake.admit import admit, record_refusal
 from fileproc_dagster.intake.moves import copy_into
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.app.instance import prepare_dagster_home
-from fileproc_dagster.storage.records import Received, Record, RecordStore
+from fileproc_dagster.storage.records import Received, Record, Records
+from fileproc_dagster.storage.states import State
 from fileproc_dagster.settings import Settings
 
 
@@ -36,7 +37,7 @@ class Outcome:
     error: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        base = self.record.as_json() if self.record else {"key": self.key, "state": "failed"}
+        base = self.record.as_json() if self.record else {"key": self.key, "state": State.FAILED}
         return {**base, "path": str(self.path), "duplicate": self.duplicate,
                 "error": base.get("error") or self.error}
 
@@ -44,7 +45,7 @@ class Outcome:
         if self.record is None:
             return f"failed      {self.path}: {self.error}"
         r = self.record
-        what = r.error if r.state in ("failed", "quarantined") else r.description
+        what = r.error if r.state.ended else r.description
         dup = " (duplicate)" if self.duplicate else ""
         return f"{r.state:<11} {r.type or '-':<11} {r.key}{dup}: {what or ''}"
 
@@ -57,7 +58,7 @@ def configured_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def _admit(settings: Settings, path: Path, records: RecordStore) -> Received | Record:
+def _admit(settings: Settings, path: Path, records: Records) -> Received | Record:
     """Copy one file into the upload directory and register it, or refuse it unread."""
     info = os.stat(path)  # the user named this path: a link given here is followed
     if stat.S_ISREG(info.st_mode) and info.st_size > settings.max_upload_bytes:
@@ -89,7 +90,7 @@ def process_paths(settings: Settings, paths: Sequence[Path],
     settings.ensure_dirs()
     limits.set_memory_limit(settings.worker_memory_bytes)
     instance = instance or configured_instance(settings)
-    records = RecordStore(settings.db_url)
+    records = Records(settings.db_url)
     resources = build_resources(settings)
     for path in paths:
         try:
@@ -105,4 +106,4 @@ def process_paths(settings: Settings, paths: Sequence[Path],
         dg.materialize(ASSETS, partition_key=received.key, instance=instance,
                        resources=resources, run_config=run_config, raise_on_error=False,
                        tags={"fileproc/source": "process"})
-        yield Outcome(path, received.key, received.duplicate, records.get(received.key))
+        yield Outcome(path, received.key, received.duplicate, records.files.get(received.key))

@@ -16,7 +16,6 @@ import dagster as dg
 from fileproc_dagster.errors import BadInput, LostUpload
 from fileproc_dagster.describe.worker import deadline
 from fileproc_dagster.pipeline import Pipeline
-from fileproc_dagster.storage.records import END_STATES
 
 
 def add_partition_metadata(context: dg.AssetExecutionContext, key: str,
@@ -50,8 +49,8 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
     transient: dict[str, Exception] = {}
     for key in keys:
         if not first_step:
-            record = files.records.get(key)
-            if record is None or record.state in END_STATES:
+            record = files.records.files.get(key)
+            if record is None or record.state.ended:
                 reason = (record.error or record.state) if record else "no upload was received"
                 if single:
                     raise dg.Failure(description=f"{what}: {reason}", allow_retries=False)
@@ -83,7 +82,7 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
         raise dg.Failure(description=f"{what}: {first}" if single else
                          f"{what}: all {len(failed)} files failed, e.g. {first}",
                          allow_retries=False, metadata={"failed": failed})
-    files.records.flag_verdicts(list(failed))
+    files.records.files.flag_verdicts(list(failed))
     if not single:  # a summary of the batch: metadata here would be copied to every file
         context.log.info(f"{what}: {len(done)} of {len(keys)} file(s) finished"
                          + (f", failed: {failed}" if failed else ""))

@@ -116,7 +116,7 @@ def stalled_requests(instance: dg.DagsterInstance, records: RecordsResource,
     upload sensor's (its runs of a big burst are created over minutes). A failure is final
     when no live run covers the file and it is older than run retries take to react.
     """
-    stalled = recovery.stalled(records.store(), now - timedelta(seconds=STALLED_AFTER_S))
+    stalled = records.store().files.stalled(now - timedelta(seconds=STALLED_AFTER_S))
     if not stalled:
         return []
     # Canceled runs are left alone: someone stopped them on purpose.
@@ -142,7 +142,7 @@ def resend(context: dg.OpExecutionContext, records: RecordsResource,
            notifier: NotifierResource) -> dg.Output[int]:
     """Sends the notifications left unsent, each exactly as first written in the ledger."""
     store, sender = records.store(), notifier.notifier()
-    unsent = recovery.unsent(store, datetime.now(UTC) - timedelta(seconds=RESEND_EVERY_S))
+    unsent = store.ledger.unsent(datetime.now(UTC) - timedelta(seconds=RESEND_EVERY_S))
     failed = []
     for key, event, message in unsent:
         try:
@@ -164,7 +164,7 @@ def resend_notifications() -> None:
 
 def resend_request(records: RecordsResource, now: datetime) -> list[dg.RunRequest]:
     """A resend run when notifications are left unsent, at most one per ``RESEND_EVERY_S``."""
-    if not recovery.unsent(records.store(), now - timedelta(seconds=RESEND_EVERY_S), limit=1):
+    if not records.store().ledger.unsent(now - timedelta(seconds=RESEND_EVERY_S), limit=1):
         return []
     bucket = int(now.timestamp()) // RESEND_EVERY_S
     return [dg.RunRequest(job_name=resend_notifications.name, run_key=f"resend:{bucket}")]

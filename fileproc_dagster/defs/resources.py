@@ -9,16 +9,16 @@ from pydantic import Field
 from fileproc_dagster.describe.model import ExtractOptions
 from fileproc_dagster.notify import Notifier
 from fileproc_dagster.pipeline import Pipeline
-from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import Records
 from fileproc_dagster.describe.worker import DEFAULT_MEMORY_BYTES
 from fileproc_dagster.settings import DEFAULT_MAX_UPLOAD_BYTES
 from fileproc_dagster.storage.objects import LocalObjectStore, ObjectStore
 
 
 @cache
-def _record_store(url: str) -> RecordStore:
+def _record_store(url: str) -> Records:
     # One engine (and connection pool) per process and database.
-    return RecordStore(url)
+    return Records(url)
 
 
 class UploadsResource(dg.ConfigurableResource):
@@ -60,7 +60,7 @@ class RecordsResource(dg.ConfigurableResource):
 
     url: str
 
-    def store(self) -> RecordStore:
+    def store(self) -> Records:
         return _record_store(self.url)
 
 

@@ -18,7 +18,7 @@ from fileproc_dagster import faults
 from fileproc_dagster.intake import scan as intake
 from fileproc_dagster.intake.admit import admit
 from fileproc_dagster.errors import FileprocError
-from fileproc_dagster.storage.records import Record, RecordStore, Upload
+from fileproc_dagster.storage.records import Record, Records, Upload
 
 from .jobs import process_file
 from .partitions import UPLOADS, uploads_partitions
@@ -64,7 +64,7 @@ def run_requests(pending: list[Upload], verdicts: list[tuple[str, str]], max_bat
 
 
 def _receive_ready(context: dg.SensorEvaluationContext, uploads: UploadsResource,
-                   store: RecordStore, ready: list[str]) -> list[str]:
+                   store: Records, ready: list[str]) -> list[str]:
     """Register ready entries; those refused at the door are quarantined unread.
 
     Returns the partition keys of the refused ones, so each gets a partition and a run
@@ -81,7 +81,7 @@ def _receive_ready(context: dg.SensorEvaluationContext, uploads: UploadsResource
         if isinstance(admitted, Record):
             context.log.warning(f"refused upload {name!r}: {admitted.error}")
             refused.append(admitted.key)
-    store.flag_verdicts(refused)
+    store.files.flag_verdicts(refused)
     return refused
 
 
@@ -97,7 +97,7 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
         store = records.store()
         cursor = json.loads(context.cursor or "{}")
         previous = {k: tuple(v) for k, v in cursor.get("waiting", {}).items()}
-        registered, settle_ns = store.pending_upload_names(), int(uploads.settle_s * 1e9)
+        registered, settle_ns = store.uploads.pending_names(), int(uploads.settle_s * 1e9)
         now = time.time_ns()
         scan = intake.scan(previous, intake.list_entries(upload_dir), registered, now, settle_ns)
         # The daemon evaluates sensors every 5 s at best: rather than leave a file that is
@@ -109,11 +109,11 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
                                time.time_ns(), settle_ns)
         refused = _receive_ready(context, uploads, store, scan.ready)
         faults.crash_group("in_tick", *scan.ready)
-        pending = store.unrequested_uploads(cursor.get("through", 0))
+        pending = store.uploads.unrequested(cursor.get("through", 0))
         # Creating a run costs the daemon seconds: a burst is requested a queue's worth per
         # tick (the rest on the next ticks, "through" marking where), keeping ticks short.
         pending = pending[:batching.max_batch * batching.parallel_runs]
-        verdicts = [(r.key, str(r.updated_at)) for r in store.take_verdicts()]
+        verdicts = [(r.key, str(r.updated_at)) for r in store.files.take_verdicts()]
         existing = {u.key for u in pending
                     if context.instance.has_dynamic_partition(UPLOADS, u.key)}
         keys, requests = run_requests(pending, verdicts, batching.max_batch,

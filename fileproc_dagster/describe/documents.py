@@ -14,21 +14,18 @@ from __future__ import annotations
 
 import io
 import logging
-import re
-import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import charset_normalizer
-import docx
 import pypdfium2 as pdfium
 from PIL import Image
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.ocr import OcrResult, ocr_image
+from fileproc_dagster.describe.ocr import ocr_image
 from fileproc_dagster.describe.model import Description, ExtractOptions
+from fileproc_dagster.describe.reading import Page, Read
+from fileproc_dagster.describe.textfiles import read_docx, read_text
 
 log = logging.getLogger(__name__)
 
@@ -37,29 +34,10 @@ DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 _RENDER_DPI = 300
 _MAX_RENDER_PIXELS = 40_000_000  # a poster-sized page is rendered below 300 dpi instead
 _THUMBNAIL_PX = 256
-_MAX_TEXT_BYTES = 64 * 1024 * 1024
-_MAX_DOCX_UNPACKED = 256 * 1024 * 1024  # a .docx is a zip: refuse decompression bombs
 _MIN_LAYER_CHARS = 20  # fewer letters/digits than this on a PDF page: treat it as a scan
 _SNIPPET_CHARS = 60
 _PDF_PASSWORD_ERROR = 4  # PDFium's FPDF_ERR_PASSWORD
-_WESTERN = ("cp1252", "latin_1", "iso8859_15")
 _MARKUP = {"text/html", "application/xhtml+xml"}
-
-
-@dataclass(frozen=True)
-class _Page:
-    text: str
-    source: str  # "text layer", "ocr" or "text"
-    ocr: OcrResult | None = None
-
-
-@dataclass(frozen=True)
-class _Read:  # what one reader got out of a file, before it is summarised
-    kind: str
-    pages: list[_Page]
-    page_count: int = 0  # when the file says so (a .docx), else one per page read
-    thumbnail: bytes | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def describe_document(path: Path, mime: str, options: ExtractOptions) -> Description:
@@ -70,11 +48,11 @@ def describe_document(path: Path, mime: str, options: ExtractOptions) -> Descrip
     if mime == PDF_MIME:
         read = _read_pdf(path, options)
     elif mime == DOCX_MIME:
-        read = _read_docx(path)
+        read = read_docx(path)
     elif mime in _MARKUP:
         raise BadInput(f"{mime} pages are not processed as documents", verdict="unsupported")
     elif mime.startswith("text/"):
-        read = _read_text(path)
+        read = read_text(path)
     elif mime.startswith("image/") and mime != "image/svg+xml":
         label = mime.removeprefix("image/").removeprefix("x-").upper()
         read = _read_images(path, f"{label} page image", options)
@@ -83,7 +61,7 @@ def describe_document(path: Path, mime: str, options: ExtractOptions) -> Descrip
     return _describe(read, mime)
 
 
-def _describe(read: _Read, mime: str) -> Description:
+def _describe(read: Read, mime: str) -> Description:
     text = "\n\n".join(p.text.strip("\n") for p in read.pages if p.text.strip())
     words = len(text.split())
     pages = read.page_count or len(read.pages)
@@ -124,9 +102,9 @@ def _snippet(text: str) -> str:
     return cut + " ..."
 
 
-def _ocr_page(image: Image.Image, options: ExtractOptions) -> _Page:
+def _ocr_page(image: Image.Image, options: ExtractOptions) -> Page:
     result = ocr_image(image, language=options.ocr_language, timeout_s=options.ocr_timeout_s)
-    return _Page(result.text, "ocr", result)
+    return Page(result.text, "ocr", result)
 
 
 def _png(image: Image.Image) -> bytes:
@@ -150,7 +128,7 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
         raise BadInput(f"not a readable PDF (damaged or truncated): {exc}") from exc
 
 
-def _read_pdf(path: Path, options: ExtractOptions) -> _Read:
+def _read_pdf(path: Path, options: ExtractOptions) -> Read:
     document = open_pdf(path)
     try:
         count = len(document)
@@ -162,21 +140,21 @@ def _read_pdf(path: Path, options: ExtractOptions) -> _Read:
         thumbnail = _png(_render(document[0], _THUMBNAIL_PX))
     finally:
         document.close()
-    return _Read("PDF", pages, thumbnail=thumbnail)
+    return Read("PDF", pages, thumbnail=thumbnail)
 
 
-def _pdf_page(document: pdfium.PdfDocument, index: int, options: ExtractOptions) -> _Page:
+def _pdf_page(document: pdfium.PdfDocument, index: int, options: ExtractOptions) -> Page:
     try:
         page = document[index]
         layer = page.get_textpage().get_text_bounded().replace("\r\n", "\n").replace("\r", "\n")
     except pdfium.PdfiumError as exc:
         raise BadInput(f"PDF page {index + 1} cannot be read: {exc}") from exc
     if _meaningful(layer):
-        return _Page(layer.strip(), "text layer")
+        return Page(layer.strip(), "text layer")
     # No usable text layer (a scan, or text drawn as outlines): read the rendered page.
     scanned = _ocr_page(_render(page, None), options)
     if not scanned.text and layer.strip():
-        return _Page(layer.strip(), "text layer")
+        return Page(layer.strip(), "text layer")
     return scanned
 
 
@@ -204,93 +182,14 @@ def _render(page: pdfium.PdfPage, max_side: int | None) -> Image.Image:
     return image
 
 
-def _read_text(path: Path) -> _Read:
-    if path.stat().st_size > _MAX_TEXT_BYTES:
-        raise BadInput(f"text file larger than {_MAX_TEXT_BYTES // 2**20} MiB")
-    text, encoding = decode_text(path.read_bytes())
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # A form feed is the page break of plain text (printer output, pdftotext).
-    pages = [_Page(page, "text") for page in text.split("\f")]
-    return _Read("Text file", pages, extra={"encoding": encoding})
-
-
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode bytes of a text file, detecting the encoding; raises BadInput for binary data."""
-    try:
-        text, encoding = data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = _guess_encoding(data)
-    # NUL and other control bytes are valid in some encodings, but not in a text document.
-    controls = sum(1 for ch in text if not ch.isprintable() and ch not in "\n\r\t\f\v")
-    if controls > 0.01 * max(len(text), 1):
-        raise BadInput("not text: it decodes to control characters (binary data?)")
-    return text.lstrip("\ufeff"), encoding
-
-
-def _guess_encoding(data: bytes) -> tuple[str, str]:
-    matches = list(charset_normalizer.from_bytes(data))
-    if not matches:
-        raise BadInput("not text: no character encoding decodes it (binary data?)")
-    # Short texts often tie between single-byte code pages (cp1250 reads "fête" as "fęte");
-    # among equally good ones the Western European page is the likeliest upload.
-    best = matches[0]
-    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
-    match = next((m for m in tied if m.encoding in _WESTERN), best)
-    return str(match), match.encoding
-
-
-def _read_docx(path: Path) -> _Read:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if sum(info.file_size for info in archive.infolist()) > _MAX_DOCX_UNPACKED:
-                raise BadInput("Word document unpacks to more than "
-                               f"{_MAX_DOCX_UNPACKED // 2**20} MiB (decompression bomb?)")
-            layout_pages = _docx_layout_pages(archive)
-        document = docx.Document(str(path))
-        paragraphs = [p.text for p in document.paragraphs if p.text.strip()]
-        rows = list(_table_rows(document))
-    except BadInput:
-        raise
-    except Exception as exc:  # python-docx and lxml raise many types for a damaged package
-        raise BadInput(f"not a readable Word document (damaged .docx): {exc}") from exc
-    blocks = ["\n".join(paragraphs), "\n".join(rows)]
-    page = _Page("\n\n".join(b for b in blocks if b), "text")
-    return _Read("Word document", [page], page_count=layout_pages)
-
-
-def _table_rows(document: Any) -> Iterator[str]:
-    for table in document.tables:
-        for row in table.rows:
-            cells: list[str] = []
-            for cell in row.cells:
-                # Merged cells repeat once per grid column; keep each once.
-                if cell.text.strip() and (not cells or cells[-1] != cell.text.strip()):
-                    cells.append(cell.text.strip())
-            if cells:
-                yield "\t".join(cells)
-
-
-def _docx_layout_pages(archive: zipfile.ZipFile) -> int:
-    """Pages as Word last laid them out (docProps/app.xml), at least 1 + explicit breaks."""
-    # Files written by tools rather than Word keep a template's stale count, hence the floor.
-    names = set(archive.namelist())
-    saved = breaks = 0
-    if "docProps/app.xml" in names:
-        found = re.search(rb"<Pages>(\d+)</Pages>", archive.read("docProps/app.xml"))
-        saved = int(found.group(1)) if found else 0
-    if "word/document.xml" in names:
-        breaks = len(re.findall(rb"<w:br [^>]*w:type=\"page\"", archive.read("word/document.xml")))
-    return max(saved, 1 + breaks)
-
-
-def _read_images(path: Path, kind: str, options: ExtractOptions) -> _Read:
-    pages: list[_Page] = []
+def _read_images(path: Path, kind: str, options: ExtractOptions) -> Read:
+    pages: list[Page] = []
     thumbnail: bytes | None = None
     for frame in _frames(path, options):
         if thumbnail is None:
             thumbnail = _png(frame)
         pages.append(_ocr_page(frame, options))
-    return _Read(kind, pages, thumbnail=thumbnail)
+    return Read(kind, pages, thumbnail=thumbnail)
 
 
 def _frames(path: Path, options: ExtractOptions) -> Iterator[Image.Image]:

@@ -21,7 +21,7 @@ from fileproc_dagster.errors import BadInput
 from fileproc_dagster.intake.moves import move_aside
 from fileproc_dagster.intake.names import is_storable_name, partition_key, upload_path
 from fileproc_dagster.settings import DEFAULT_MAX_UPLOAD_BYTES
-from fileproc_dagster.storage.records import Received, Record, RecordStore
+from fileproc_dagster.storage.records import Received, Record, Records
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _refusal(info: os.stat_result, max_bytes: int) -> tuple[str, str]:
     return "name", "the file name is not valid UTF-8 text: rename the file and upload it again"
 
 
-def record_refusal(records: RecordStore, name: str, info: os.stat_result, *, link: str = "",
+def record_refusal(records: Records, name: str, info: os.stat_result, *, link: str = "",
                    max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> Record:
     """Record an entry as quarantined without reading it, keyed by its identity."""
     kind, reason = _refusal(info, max_bytes)
@@ -70,11 +70,11 @@ def record_refusal(records: RecordStore, name: str, info: os.stat_result, *, lin
     details = {"refused": kind, "identity": "sha256 is a digest of the entry, not of content"}
     if link:
         details["link"] = os.fsencode(link).decode("utf-8", "replace")
-    return records.refuse(partition_key(shown, digest), shown, digest, info.st_size,
+    return records.uploads.refuse(partition_key(shown, digest), shown, digest, info.st_size,
                           info.st_mtime_ns, reason, details)
 
 
-def refuse(upload_dir: Path, quarantine_dir: Path, name: str, records: RecordStore, *,
+def refuse(upload_dir: Path, quarantine_dir: Path, name: str, records: Records, *,
            max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> Record | None:
     """Quarantine an entry of the upload directory unread: record it, move the entry itself.
 
@@ -96,7 +96,7 @@ def refuse(upload_dir: Path, quarantine_dir: Path, name: str, records: RecordSto
     return record
 
 
-def receive(upload_dir: Path, name: str, records: RecordStore,
+def receive(upload_dir: Path, name: str, records: Records,
             origin: str = "sensor") -> Received:
     """Register one stable upload: hash it, derive its key and map it to its record."""
     path = upload_path(upload_dir, name)
@@ -117,11 +117,11 @@ def receive(upload_dir: Path, name: str, records: RecordStore,
         if not stat.S_ISREG(info.st_mode):
             raise BadInput(f"not a regular file: {name!r}", verdict="unsupported")
         sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
-    return records.receive(partition_key(name, sha256), name, sha256, info.st_size,
+    return records.uploads.receive(partition_key(name, sha256), name, sha256, info.st_size,
                            info.st_mtime_ns, origin)
 
 
-def admit(upload_dir: Path, quarantine_dir: Path, name: str, records: RecordStore, *,
+def admit(upload_dir: Path, quarantine_dir: Path, name: str, records: Records, *,
           max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, origin: str = "sensor"
           ) -> Received | Record | None:
     """Register a stable entry of the upload directory, or refuse it at the door.

@@ -21,7 +21,8 @@ from pathlib import Path
 from fileproc_dagster.errors import FileprocError
 from fileproc_dagster.intake.moves import link_new
 from fileproc_dagster.intake.names import upload_path
-from fileproc_dagster.storage.records import END_STATES, RecordStore
+from fileproc_dagster.storage.records import Records
+from fileproc_dagster.storage.states import State
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Released:
     state: str  # the record's state afterwards
 
 
-def release(upload_dir: Path, quarantine_dir: Path, key: str, records: RecordStore) -> Released:
+def release(upload_dir: Path, quarantine_dir: Path, key: str, records: Records) -> Released:
     """Move a key's quarantined files back into the upload directory and reopen its record.
 
 
@@ -49,10 +50,10 @@ def release(upload_dir: Path, quarantine_dir: Path, key: str, records: RecordSto
     """
     if not KEY_PATTERN.fullmatch(key):
         raise FileprocError(f"not a partition key: {key!r}")
-    record = records.get(key)
+    record = records.files.get(key)
     if record is None:
         raise FileprocError(f"no record for {key!r}")
-    if record.state not in (*END_STATES, "received"):
+    if not (record.state.ended or record.state is State.RECEIVED):
         raise FileprocError(f"{key!r} is {record.state}, not quarantined")
     folder = quarantine_dir / key
     names = sorted(os.listdir(folder)) if folder.is_dir() else []
@@ -61,8 +62,8 @@ def release(upload_dir: Path, quarantine_dir: Path, key: str, records: RecordSto
     refused = (record.details or {}).get("refused")
     if not refused:
         # Reopened first: a file the sensor sees come back must find its record ready to run.
-        records.release_uploads(key)
-        records.reopen(key)
+        records.uploads.release(key)
+        records.files.reopen(key)
     upload_dir.mkdir(parents=True, exist_ok=True)
     moved: list[Path] = []
     kept: dict[str, str] = {}
@@ -83,10 +84,10 @@ def release(upload_dir: Path, quarantine_dir: Path, key: str, records: RecordSto
         folder.rmdir()
     if refused and moved:
         stamp = time.strftime("%Y-%m-%d %H:%M")
-        records.fail(key, f"released for another try on {stamp}; was: {record.error}",
-                     state="quarantined")
+        records.files.fail(key, f"released for another try on {stamp}; was: {record.error}",
+                     state=State.QUARANTINED)
     elif not moved and not refused:
-        records.fail(key, record.error or "quarantined", state="quarantined")
-    after = records.get(key)
+        records.files.fail(key, record.error or "quarantined", state=State.QUARANTINED)
+    after = records.files.get(key)
     log.info("released %s: %d file(s) back, %d kept", key, len(moved), len(kept))
     return Released(key, moved, kept, after.state if after else "unknown")

@@ -1,0 +1,48 @@
+"""The notification ledger: each message entered before it is sent and stamped after, so a
+crash or a target that is down never loses one or sends it twice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from fileproc_dagster.storage.database import Database
+from fileproc_dagster.storage.files import now
+from fileproc_dagster.storage.schema import files, notifications
+
+
+class Ledger:
+    """Notifications owed and sent, keyed by (file key, event)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def claim(self, key: str, event: str, message: str) -> str | None:
+        """Enter a notification: "new", "resumed" (an earlier try died before it was stamped
+        sent), or None when it was already sent."""
+        with self.db.transaction() as conn:
+            sent = conn.execute(sa.select(notifications.c.sent_at).where(
+                notifications.c.key == key, notifications.c.event == event)).one_or_none()
+            if sent is None:
+                conn.execute(notifications.insert().values(key=key, event=event, message=message))
+                return "new"
+            return "resumed" if sent[0] is None else None
+
+    def mark_sent(self, key: str, event: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(notifications.update().where(
+                notifications.c.key == key, notifications.c.event == event).values(sent_at=now()))
+
+    def unsent(self, idle_since: datetime, limit: int = 500) -> list[tuple[str, str, str]]:
+        """Notifications never stamped sent for files untouched since ``idle_since``.
+
+        (key, event, message): what a notification target that stayed down through every step
+        retry left behind; the ledger holds the message, so it can be sent again as it was.
+        """
+        query = (sa.select(notifications.c.key, notifications.c.event, notifications.c.message)
+                 .join(files, files.c.key == notifications.c.key)
+                 .where(notifications.c.sent_at.is_(None), files.c.updated_at < idle_since)
+                 .order_by(files.c.updated_at, notifications.c.event).limit(limit))
+        with self.db.transaction() as conn:
+            return [(key, event, message) for key, event, message in conn.execute(query)]

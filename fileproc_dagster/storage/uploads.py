@@ -1,0 +1,143 @@
+"""The ``uploads`` table: every file dropped into the upload directory, mapped to its record.
+
+Registering an upload is idempotent (keyed by name, size and mtime); identical content maps to
+the record that already has it and is marked a duplicate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from fileproc_dagster.storage.database import Database
+from fileproc_dagster.storage.files import Record, load, now
+from fileproc_dagster.storage.schema import files, uploads
+from fileproc_dagster.storage.states import State, UploadState
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file dropped into the upload directory, mapped to the record of its content."""
+
+    id: int
+    key: str
+    name: str
+    size: int
+    mtime_ns: int
+    state: str
+    duplicate: bool
+    origin: str = "sensor"
+
+
+@dataclass(frozen=True)
+class Received:
+    """The outcome of registering an upload: which record it maps to and whether it is new."""
+
+    key: str
+    upload_id: int
+    duplicate: bool
+
+
+def _identity(name: str, size: int, mtime_ns: int) -> sa.ColumnElement[bool]:
+    return sa.and_(uploads.c.name == name, uploads.c.size == size,
+                   uploads.c.mtime_ns == mtime_ns)
+
+
+class Uploads:
+    """Registration of uploads and what became of each."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def receive(self, key: str, name: str, sha256: str, size: int, mtime_ns: int,
+                origin: str = "sensor") -> Received:
+        """Register an upload; identical content maps to the record that already has it."""
+        try:
+            return self._receive(key, name, sha256, size, mtime_ns, origin)
+        except sa.exc.IntegrityError:
+            # Another process registered the same content or upload first: now we see it.
+            return self._receive(key, name, sha256, size, mtime_ns, origin)
+
+    def _receive(self, key: str, name: str, sha256: str, size: int, mtime_ns: int,
+                 origin: str) -> Received:
+        with self.db.transaction() as conn:
+            existing = conn.execute(
+                sa.select(files.c.key).where(files.c.sha256 == sha256)).scalar_one_or_none()
+            if existing is None:
+                stamp = now()
+                conn.execute(files.insert().values(
+                    key=key, uuid=str(uuid.uuid4()), name=name, size=size, sha256=sha256,
+                    state=State.RECEIVED, created_at=stamp, updated_at=stamp))
+            record_key = existing or key
+            upload_id = conn.execute(sa.select(uploads.c.id).where(
+                _identity(name, size, mtime_ns))).scalar_one_or_none()
+            if upload_id is None:
+                # A duplicate is an upload of content that an earlier upload already brought;
+                # a file released from quarantine is its own upload's second try, not one.
+                first = conn.execute(sa.select(sa.func.min(uploads.c.id)).where(
+                    uploads.c.key == record_key, uploads.c.state != UploadState.RELEASED)
+                ).scalar_one()
+                upload_id = conn.execute(uploads.insert().values(
+                    key=record_key, name=name, size=size, mtime_ns=mtime_ns,
+                    state=UploadState.PENDING, duplicate=first is not None, origin=origin,
+                    received_at=now()).returning(uploads.c.id)).scalar_one()
+            duplicate = conn.execute(sa.select(uploads.c.duplicate).where(
+                uploads.c.id == upload_id)).scalar_one()
+        return Received(key=record_key, upload_id=int(upload_id), duplicate=bool(duplicate))
+
+    def refuse(self, key: str, name: str, digest: str, size: int, mtime_ns: int, reason: str,
+               details: dict[str, Any]) -> Record:
+        """Record an entry refused unread: quarantined from the start, keyed by its identity."""
+        try:
+            with self.db.transaction() as conn:
+                if conn.execute(sa.select(files.c.key).where(files.c.key == key)).first() is None:
+                    stamp = now()
+                    conn.execute(files.insert().values(
+                        key=key, uuid=str(uuid.uuid4()), name=name, size=size, sha256=digest,
+                        state=State.QUARANTINED, error=reason, details=details,
+                        created_at=stamp, updated_at=stamp))
+                    if conn.execute(sa.select(uploads.c.id).where(
+                            _identity(name, size, mtime_ns))).first() is None:
+                        conn.execute(uploads.insert().values(
+                            key=key, name=name, size=size, mtime_ns=mtime_ns,
+                            state=UploadState.QUARANTINED, duplicate=False, received_at=stamp))
+        except sa.exc.IntegrityError:
+            pass  # another tick recorded the same refusal first
+        with self.db.transaction() as conn:
+            return load(Record, conn.execute(sa.select(files).where(files.c.key == key)).one())
+
+    def pending_names(self) -> set[str]:
+        """Names in the upload directory that are already registered and not yet handled."""
+        with self.db.transaction() as conn:
+            return set(conn.execute(sa.select(uploads.c.name).where(
+                uploads.c.state == UploadState.PENDING)).scalars())
+
+    def pending(self, key: str) -> list[Upload]:
+        """Uploads of this record still waiting in the upload directory."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(sa.select(uploads).where(
+                uploads.c.key == key, uploads.c.state == UploadState.PENDING)
+                .order_by(uploads.c.id))
+            return [load(Upload, row) for row in rows]
+
+    def unrequested(self, after_id: int) -> list[Upload]:
+        """Sensor uploads registered after ``after_id`` and still pending, oldest first."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(sa.select(uploads).where(
+                uploads.c.id > after_id, uploads.c.state == UploadState.PENDING,
+                uploads.c.origin == "sensor").order_by(uploads.c.id))
+            return [load(Upload, row) for row in rows]
+
+    def release(self, key: str) -> None:
+        """Mark a record's quarantined uploads as released (moved back for another try)."""
+        with self.db.transaction() as conn:
+            conn.execute(uploads.update().where(uploads.c.key == key,
+                                                uploads.c.state == UploadState.QUARANTINED)
+                         .values(state=UploadState.RELEASED))
+
+    def set_state(self, upload_id: int, state: UploadState) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(uploads.update().where(uploads.c.id == upload_id).values(state=state))

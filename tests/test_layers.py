@@ -1,0 +1,88 @@
+"""The architecture as a test: Dagster only in its zone, domain packages never climb back up.
+
+Dagster may be imported only by ``definitions.py``, ``defs/`` and ``app/``; the domain
+(intake, describe, storage, pipeline, notify, ...) imports none of those, and the domain
+packages depend on each other without a cycle, so a walk from the sensor to the finished
+record only goes down.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import fileproc_dagster
+
+PACKAGE = Path(fileproc_dagster.__file__).parent
+DAGSTER_ZONE = {"definitions", "defs", "app"}
+
+
+def _unit(path: Path) -> str:
+    """The top-level unit a module belongs to: a subpackage or a top-level module."""
+    return path.relative_to(PACKAGE).with_suffix("").parts[0]
+
+
+def _imports(path: Path) -> Iterator[str]:
+    """Every module a file imports, at the top or inside functions."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def _domain_modules() -> list[Path]:
+    return [p for p in sorted(PACKAGE.rglob("*.py")) if _unit(p) not in DAGSTER_ZONE
+            and _unit(p) != "__init__"]
+
+
+def test_dagster_is_imported_only_in_its_zone() -> None:
+    offenders = {}
+    for path in _domain_modules():
+        found = [m for m in _imports(path) if m.split(".")[0].startswith("dagster")]
+        if found:
+            offenders[str(path.relative_to(PACKAGE))] = sorted(set(found))
+    assert offenders == {}
+
+
+def test_the_domain_never_imports_the_dagster_zone() -> None:
+    climbing = {}
+    for path in _domain_modules():
+        up = [m for m in _imports(path) if m.startswith("fileproc_dagster.")
+              and m.split(".")[1] in DAGSTER_ZONE]
+        if up:
+            climbing[str(path.relative_to(PACKAGE))] = sorted(set(up))
+    assert climbing == {}
+
+
+def _unit_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for path in _domain_modules():
+        unit = _unit(path)
+        targets = {m.split(".")[1] for m in _imports(path)
+                   if m.startswith("fileproc_dagster.") and len(m.split(".")) > 1}
+        graph.setdefault(unit, set()).update(
+            t for t in targets
+            if t != unit and ((PACKAGE / t).is_dir() or (PACKAGE / f"{t}.py").is_file()))
+    return graph
+
+
+def test_domain_packages_depend_on_each_other_without_a_cycle() -> None:
+    graph = _unit_graph()
+    done: set[str] = set()
+
+    def visit(unit: str, trail: tuple[str, ...]) -> None:
+        assert unit not in trail, f"import cycle: {' -> '.join((*trail, unit))}"
+        if unit in done:
+            return
+        for target in sorted(graph.get(unit, ())):
+            visit(target, (*trail, unit))
+        done.add(unit)
+
+    for unit in sorted(graph):
+        visit(unit, ())
+    # The layers as they stand: storage and describe are leaves of the pipeline.
+    assert "pipeline" not in graph.get("intake", set()) | graph.get("storage", set())
+    assert {"intake", "describe", "storage", "notify"} <= graph["pipeline"]
