@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = [
     "BadInput", "Description", "Detection", "ExtractOptions", "FileKind", "Outcome",
-    "Records", "Settings", "describe_path", "detect", "process_paths", "records_frame",
+    "Records", "Settings", "State", "describe_path", "detect", "process_paths", "records_frame",
 ]
 
 # Imported on first use, so a worker that only extracts does not load Dagster.
@@ -29,6 +29,7 @@ _LAZY = {
     "Outcome": "fileproc_dagster.app.runner",
     "Records": "fileproc_dagster.storage.records",
     "Settings": "fileproc_dagster.settings",
+    "State": "fileproc_dagster.storage.states",
     "describe_path": "fileproc_dagster.app.notebook",
     "detect": "fileproc_dagster.describe.detect",
     "process_paths": "fileproc_dagster.app.runner",
