@@ -175,6 +175,19 @@ def test_an_outage_is_transient_and_recovers(own_server: S3Server, tmp_path: Pat
         assert stream.read() == b"stored before the outage"
 
 
+def test_a_read_cut_short_is_transient(own_server: S3Server, tmp_path: Path) -> None:
+    bucket = own_server.new_bucket()
+    store = S3ObjectStore(own_server.client(), bucket)
+    path, sha = _file(tmp_path, os.urandom(32 * MiB))
+    store.put_file(path, sha)
+    with store.open(sha) as stream:
+        assert len(stream.read(MiB)) == MiB
+        own_server.stop()  # closes the connection the object is arriving on
+        with pytest.raises(TransientError, match="object store unavailable: reading s3://"):
+            while stream.read(MiB):
+                pass
+
+
 @pytest.mark.parametrize("status,code", [(503, "SlowDown"), (500, "InternalError"),
                                          (503, "ServiceUnavailable")])
 def test_throttling_and_server_errors_are_transient(store: S3ObjectStore, s3_server: S3Server,
