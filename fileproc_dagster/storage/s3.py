@@ -102,16 +102,16 @@ class S3ObjectStore:
 
     def open(self, sha256: str) -> BinaryIO:
         key = self._key(object_key(sha256))
-        with self._calls(f"reading {self._uri(key)}"):
+        uri = self._uri(key)
+        with self._calls(f"reading {uri}"):
             try:
                 response = self.client.get_object(Bucket=self.bucket, Key=key)
             except ClientError as exc:
                 if _code(exc) == "NoSuchKey":
-                    raise FileNotFoundError(f"no object {self._uri(key)}") from exc
+                    raise FileNotFoundError(f"no object {uri}") from exc
                 raise
-        guard = self._calls
         return io.BufferedReader(
-            _Stream(response["Body"], lambda: guard(f"reading {self._uri(key)}")), CHUNK)
+            _Stream(response["Body"], lambda: self._calls(f"reading {uri}")), CHUNK)
 
     def location(self, sha256: str) -> str:
         return self._uri(self._key(object_key(sha256)))
