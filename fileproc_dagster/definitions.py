@@ -9,7 +9,8 @@ from fileproc_dagster.defs.assets import (file_description, file_record, process
 from fileproc_dagster.defs.jobs import process_file
 from fileproc_dagster.defs.resources import (BatchingResource, ExtractorResource,
                                              LocalObjectStoreResource, NotifierResource,
-                                             RecordsResource, UploadsResource)
+                                             RecordsResource, S3ObjectStoreResource,
+                                             UploadsResource)
 from fileproc_dagster.defs.reconcile import reconcile_sensor, resend_notifications
 from fileproc_dagster.defs.release import release_quarantined
 from fileproc_dagster.defs.sensors import build_upload_sensor
@@ -19,13 +20,16 @@ ASSETS = [stored_object, file_record, file_description, processed_file]
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    """The embedded default's resources, from resolved settings."""
+    """The resources of the resolved settings (the embedded default unless told otherwise)."""
     return {
         "uploads": UploadsResource(upload_dir=str(settings.upload_dir),
                                    quarantine_dir=str(settings.quarantine_dir),
                                    max_upload_bytes=settings.max_upload_bytes,
                                    settle_s=settings.settle_s),
-        "object_store": LocalObjectStoreResource(root=str(settings.store_dir)),
+        "object_store": S3ObjectStoreResource(
+            bucket=settings.s3.bucket, prefix=settings.s3.prefix,
+            endpoint_url=settings.s3.endpoint_url) if settings.s3
+        else LocalObjectStoreResource(root=str(settings.store_dir)),
         "records": RecordsResource(url=settings.db_url),
         "notifier": NotifierResource(
             outbox=str(settings.outbox),

@@ -28,6 +28,11 @@ class StepTimeout(TransientError):
     """A step ran past its configured time limit and was stopped."""
 
 
+class ConfigurationError(FileprocError):
+    """The installation is set up wrong (a missing bucket, refused credentials): an operator
+    has to fix it; retrying alone cannot help."""
+
+
 class LostUpload(FileprocError):
     """The upload vanished before its bytes were stored: nothing to retry, the record fails."""
 

@@ -7,6 +7,7 @@ its own variable. Read once, by the definitions function and the CLI, never at i
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,36 @@ def parse_size(text: str | None, default: int) -> int:
     return int(value)
 
 
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """Where objects go on S3: ``FILEPROC_STORE=s3://bucket/prefix``, on an optional
+    S3-compatible endpoint (``FILEPROC_S3_ENDPOINT_URL``)."""
+
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None
+
+
+def parse_store(url: str | None, endpoint_url: str | None = None) -> S3Location | None:
+    """The S3 location named by ``FILEPROC_STORE``; None (the local directory) when unset."""
+    if not url or not url.strip():
+        return None
+    scheme, separator, rest = url.strip().partition("://")
+    if scheme.lower() != "s3" or not separator:
+        raise ValueError(f"FILEPROC_STORE must look like s3://bucket/prefix, not {url!r} "
+                         f"(leave it unset to keep objects in FILEPROC_STORE_DIR)")
+    bucket, _, prefix = rest.partition("/")
+    prefix = prefix.strip("/")
+    if not _BUCKET.fullmatch(bucket):
+        raise ValueError(f"FILEPROC_STORE names no valid S3 bucket: {bucket!r}")
+    if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
+        raise ValueError(f"FILEPROC_STORE has a malformed key prefix: {prefix!r}")
+    return S3Location(bucket, prefix, endpoint_url or None)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved locations and knobs of one fileproc installation."""
@@ -51,6 +82,7 @@ class Settings:
     parallel_runs: int = 2
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     worker_memory_bytes: int = DEFAULT_WORKER_MEMORY_BYTES
+    s3: S3Location | None = None  # objects on S3 instead of store_dir
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -78,10 +110,12 @@ class Settings:
                                         DEFAULT_MAX_UPLOAD_BYTES),
             worker_memory_bytes=parse_size(env.get("FILEPROC_WORKER_MEMORY_BYTES"),
                                            DEFAULT_WORKER_MEMORY_BYTES),
+            s3=parse_store(env.get("FILEPROC_STORE"), env.get("FILEPROC_S3_ENDPOINT_URL")),
         )
 
     def ensure_dirs(self) -> None:
         """Create the directories of the embedded default."""
-        for directory in (self.upload_dir, self.store_dir, self.quarantine_dir,
+        local_store = (self.store_dir,) if self.s3 is None else ()
+        for directory in (self.upload_dir, *local_store, self.quarantine_dir,
                           self.outbox.parent, self.dagster_home):
             directory.mkdir(parents=True, exist_ok=True)

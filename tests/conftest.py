@@ -63,7 +63,8 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     monkeypatch.setenv("FILEPROC_HOME", str(tmp_path / "home"))
     for var in ("FILEPROC_UPLOAD_DIR", "FILEPROC_STORE_DIR", "FILEPROC_QUARANTINE_DIR",
-                "FILEPROC_OUTBOX", "FILEPROC_DB_URL", "DAGSTER_HOME", "FILEPROC_NOTIFY_URLS"):
+                "FILEPROC_OUTBOX", "FILEPROC_DB_URL", "DAGSTER_HOME", "FILEPROC_NOTIFY_URLS",
+                "FILEPROC_STORE", "FILEPROC_S3_ENDPOINT_URL"):
         monkeypatch.delenv(var, raising=False)
     resolved = Settings.from_env()
     resolved.ensure_dirs()
@@ -77,3 +78,31 @@ def daemon(settings: Any) -> Iterator[Any]:
 
     with running(settings):
         yield settings
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """moto's S3 over HTTP on loopback for the session (see tests/support/s3server.py)."""
+    from support.s3server import running
+
+    yield from running()
+
+
+@pytest.fixture()
+def s3_bucket(s3_server: Any) -> str:
+    """A new, empty bucket on the session's S3 server."""
+    return str(s3_server.new_bucket())
+
+
+@pytest.fixture()
+def s3_env(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The standard AWS variables with test credentials; nothing read from the user's files."""
+    from support.s3server import ENVIRONMENT
+
+    for var, value in ENVIRONMENT.items():
+        monkeypatch.setenv(var, value)
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    return s3_server

@@ -2,8 +2,10 @@
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from fileproc_dagster.describe.model import ExtractOptions
@@ -13,6 +15,7 @@ from fileproc_dagster.storage.records import Records
 from fileproc_dagster.describe.worker import DEFAULT_MEMORY_BYTES
 from fileproc_dagster.settings import DEFAULT_MAX_UPLOAD_BYTES
 from fileproc_dagster.storage.objects import LocalObjectStore, ObjectStore
+from fileproc_dagster.storage.s3 import DEFAULT_PART_SIZE, S3ObjectStore
 
 
 @cache
@@ -97,3 +100,31 @@ def pipeline(uploads: UploadsResource, object_store: ObjectStoreResource,
     return Pipeline(records=records.store(), store=object_store.store(),
                     upload_dir=Path(uploads.upload_dir),
                     quarantine_dir=Path(uploads.quarantine_dir), notifier=notifier.notifier())
+
+
+@cache
+def _s3_client(endpoint_url: str | None, region_name: str | None, max_attempts: int) -> Any:
+    # One client (thread-safe, with its connection pool) per process and endpoint.
+    return S3Resource(endpoint_url=endpoint_url, region_name=region_name,
+                      max_attempts=max_attempts).get_client()
+
+
+class S3ObjectStoreResource(ObjectStoreResource):
+    """The production object store: a bucket on S3 or any S3-compatible server.
+
+    Credentials come from the standard AWS variables (AWS_ACCESS_KEY_ID...), read by boto3.
+    """
+
+    bucket: str = Field(description="Bucket of the objects; it must exist.")
+    prefix: str = Field(default="", description="Key prefix in the bucket, e.g. fileproc/prod.")
+    endpoint_url: str | None = Field(default=None, description=(
+        "URL of an S3-compatible server (MinIO, Ceph...); empty: AWS S3."))
+    region_name: str | None = Field(default=None, description="AWS region; empty: boto3's.")
+    max_attempts: int = Field(default=3, description=(
+        "Retries of one request by boto3 before the step's retry policy takes over."))
+    part_size_bytes: int = Field(default=DEFAULT_PART_SIZE, description=(
+        "Files larger than this are uploaded in parts of this size, several at once."))
+
+    def store(self) -> ObjectStore:
+        return S3ObjectStore(_s3_client(self.endpoint_url, self.region_name, self.max_attempts),
+                             self.bucket, self.prefix, part_size=self.part_size_bytes)

@@ -27,6 +27,22 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def copy_hashing(source: BinaryIO, target: BinaryIO) -> str:
+    """Copy ``source`` into ``target`` in chunks; return the hex SHA-256 of the bytes copied."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: source.read(CHUNK), b""):
+        digest.update(chunk)
+        target.write(chunk)
+    return digest.hexdigest()
+
+
+def check_digest(actual: str, expected: str) -> None:
+    """Refuse bytes that are not the ones registered: an object's key is their digest."""
+    if actual != expected:
+        raise BadInput("the upload changed after it was received (its content no "
+                       "longer matches the digest it was registered with)")
+
+
 def object_key(sha256: str, prefix: str = "objects") -> str:
     """The content-addressed key of an object."""
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -53,7 +69,7 @@ class ObjectStore(Protocol):
         ...
 
     def open(self, sha256: str) -> BinaryIO:
-        """Read an object back."""
+        """Read an object back, streamed; FileNotFoundError when it is not stored."""
         ...
 
     def location(self, sha256: str) -> str:
@@ -79,18 +95,13 @@ class LocalObjectStore:
             return target.as_uri()
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".put-")
-        digest = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as out:
-                for chunk in iter(lambda: source.read(CHUNK), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
+                digest = copy_hashing(source, out)
                 out.flush()
                 os.fsync(out.fileno())
-            # The bytes stored must be the bytes received: the key is their digest.
-            if sha256 is not None and digest.hexdigest() != sha256:
-                raise BadInput("the upload changed after it was received (its content no "
-                               "longer matches the digest it was registered with)")
+            if sha256 is not None:
+                check_digest(digest, sha256)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

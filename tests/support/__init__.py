@@ -1,0 +1,1 @@
+"""Test machinery shared by several test modules (servers on loopback)."""
