@@ -17,7 +17,7 @@ from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.defs.resources import LocalObjectStoreResource, S3ObjectStoreResource
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.settings import S3Location, Settings, parse_store
-from fileproc_dagster.storage.records import RecordStore
+from fileproc_dagster.storage.records import Records
 
 
 @pytest.mark.parametrize("url,expected", [
@@ -77,7 +77,7 @@ def s3_settings(settings: Settings, s3_env: S3Server, s3_bucket: str,
 
 def _drop(settings: Settings, source: Path, instance: dg.DagsterInstance) -> str:
     shutil.copyfile(source, settings.upload_dir / source.name)
-    key = receive(settings.upload_dir, source.name, RecordStore(settings.db_url)).key
+    key = receive(settings.upload_dir, source.name, Records(settings.db_url)).key
     instance.add_dynamic_partitions(uploads_partitions.name, [key])
     return key
 
@@ -91,7 +91,7 @@ def test_the_assets_store_objects_on_s3(s3_settings: Settings, s3_env: S3Server,
         result = dg.materialize(ASSETS, partition_key=key, instance=instance,
                                 resources=build_resources(s3_settings))
         assert result.success
-        record = RecordStore(s3_settings.db_url).get(key)
+        record = Records(s3_settings.db_url).files.get(key)
         assert record is not None and record.state == "done"
         object_key = f"fileproc/prod/objects/{record.sha256[:2]}/{record.sha256}"
         assert record.location == f"s3://{bucket}/{object_key}"
@@ -129,5 +129,5 @@ def test_an_s3_outage_is_retried_by_the_step(s3_settings: Settings, s3_env: S3Se
         retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert result.success and len(retries) == 1
     assert "object store unavailable" in str(retries[0].event_specific_data)
-    record = RecordStore(s3_settings.db_url).get(key)
+    record = Records(s3_settings.db_url).files.get(key)
     assert record is not None and (record.location or "").startswith("s3://")
