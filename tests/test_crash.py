@@ -26,7 +26,7 @@ from daemon import (Daemon, commands, descendants, drop, leftovers, live_runs, m
                     running_pids, states)
 
 from fileproc_dagster import faults
-from fileproc_dagster.defs.sensors import RANGE_END, RANGE_START
+from fileproc_dagster.defs._dagster_compat import partition_range_tags
 from fileproc_dagster.storage.records import RecordStore
 from fileproc_dagster.settings import Settings
 
@@ -285,7 +285,7 @@ def test_reconcile_requests_files_whose_runs_failed_for_good(settings: Settings)
         assert stalled_requests(instance, resource, later) == []
         instance.add_run(dg.DagsterRun(
             job_name="process_file", status=dg.DagsterRunStatus.FAILURE,
-            tags={RANGE_START: keys[0], RANGE_END: keys[1]}))
+            tags=partition_range_tags(keys[0], keys[1])))
         # Failed just now: run retries may still pick it up.
         assert stalled_requests(instance, resource, datetime.now(UTC)) == []
         requested = stalled_requests(instance, resource, later)

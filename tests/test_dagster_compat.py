@@ -41,9 +41,8 @@ def _range_run(add: Adder, instance: dg.DagsterInstance) -> tuple[dg.ExecuteInPr
     instance.add_dynamic_partitions(PARTS.name, KEYS)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(dg.DagsterInstance, "get_dynamic_partitions", counting)
-        result = dg.materialize([ranged], instance=instance, tags={
-            "dagster/asset_partition_range_start": KEYS[0],
-            "dagster/asset_partition_range_end": KEYS[-1]})
+        result = dg.materialize([ranged], instance=instance,
+                                tags=compat.partition_range_tags(KEYS[0], KEYS[-1]))
     assert result.success
     return result, added[0]
 
@@ -66,3 +65,27 @@ def test_public_partition_metadata_still_reads_every_key_per_call() -> None:
     with dg.instance_for_test() as instance:
         _, reads = _range_run(public, instance)
     assert reads == len(KEYS)
+
+
+def test_range_tags_are_dagsters_and_make_one_run_over_the_range() -> None:
+    from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG,
+                                            ASSET_PARTITION_RANGE_START_TAG)
+
+    assert (compat.RANGE_START, compat.RANGE_END) == (ASSET_PARTITION_RANGE_START_TAG,
+                                                      ASSET_PARTITION_RANGE_END_TAG)
+    tags = compat.partition_range_tags(KEYS[0], KEYS[-1])
+    assert dg.RunRequest(tags=tags).partition_key_range == dg.PartitionKeyRange(KEYS[0],
+                                                                                KEYS[-1])
+    seen: list[list[str]] = []
+
+    @dg.asset(partitions_def=PARTS)
+    def ranged(context: dg.AssetExecutionContext) -> None:
+        seen.append(list(context.partition_keys))
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(PARTS.name, KEYS)
+        result = dg.materialize([ranged], instance=instance, tags=tags)
+        run = instance.get_run_by_id(result.run_id)
+    assert seen == [KEYS]
+    assert run is not None and compat.partition_range(run.tags) == (KEYS[0], KEYS[-1])
+    assert compat.partition_range({"dagster/partition": KEYS[0]}) is None

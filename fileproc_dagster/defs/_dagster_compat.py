@@ -15,12 +15,23 @@ Per-partition metadata in a multi-partition step (``add_partition_metadata``)
     check (the keys are the run's own). Upstream: metadata per partition of a multi-partition
     run is dagster-io/dagster#18123 (open); the check came with #26562; #14965 (for #14384)
     spared single-key ranges only. No upstream issue found for the cost per call.
+
+Runs over a range of partitions, from a sensor (``partition_range_tags``, ``partition_range``)
+    A single run over a contiguous range is requested with the system tags
+    ``dagster/asset_partition_range_start`` and ``_end`` (#10441), as Dagster's own
+    single-run backfills, UI and CLI do. ``RunRequest`` takes one ``partition_key``; its
+    ``partition_key_range`` property, which reads these tags, is not public;
+    ``RunRequest.for_asset_graph_subset`` is private and launches a backfill, not a run.
+    Upstream: #34096 (open) proposes ``RunRequest.for_asset_partition_range``, a backfill too.
 """
 
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
 
 
 def add_partition_metadata(context: dg.AssetExecutionContext, partition_key: str,
@@ -33,3 +44,15 @@ def add_partition_metadata(context: dg.AssetExecutionContext, partition_key: str
     step = context.op_execution_context._step_execution_context
     step._metadata_accumulator = step._metadata_accumulator.with_additional_asset_metadata(
         asset_key=context.asset_key, partition_key=partition_key, metadata=metadata)
+
+
+def partition_range_tags(start: str, end: str) -> dict[str, str]:
+    """Run tags that make one run cover the partitions from ``start`` to ``end``, both in."""
+    return {RANGE_START: start, RANGE_END: end}
+
+
+def partition_range(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first and last partition of a ranged run (or run request), from its tags."""
+    if RANGE_START in tags and RANGE_END in tags:
+        return tags[RANGE_START], tags[RANGE_END]
+    return None

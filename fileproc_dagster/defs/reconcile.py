@@ -28,10 +28,10 @@ from fileproc_dagster import recovery
 from fileproc_dagster.errors import TransientError
 from fileproc_dagster.notify import Notification
 
+from ._dagster_compat import partition_range
 from .jobs import process_file
 from .partitions import uploads_partitions
 from .resources import NotifierResource, RecordsResource
-from .sensors import RANGE_END, RANGE_START
 
 INTERVAL_S = 3
 # The code server reports its own dead children within a second; a run still STARTED this
@@ -100,7 +100,8 @@ def run_partitions(run: dg.DagsterRun, order: dict[str, int], keys: Sequence[str
     """The partitions a run covers: one, or a contiguous range of them."""
     if "dagster/partition" in run.tags:
         return [run.tags["dagster/partition"]]
-    start, end = order.get(run.tags.get(RANGE_START, "")), order.get(run.tags.get(RANGE_END, ""))
+    first, last = partition_range(run.tags) or ("", "")
+    start, end = order.get(first), order.get(last)
     return list(keys[start:end + 1]) if start is not None and end is not None else []
 
 
