@@ -26,7 +26,8 @@ from daemon import (Daemon, commands, descendants, drop, leftovers, live_runs, m
                     running_pids, states)
 
 from fileproc_dagster import faults
-from fileproc_dagster.defs._dagster_compat import partition_range_tags
+from fileproc_dagster.defs._dagster_compat import (partition_range_tags, report_worker_started,
+                                                   worker_pid)
 from fileproc_dagster.storage.records import RecordStore
 from fileproc_dagster.settings import Settings
 
@@ -75,8 +76,6 @@ def _key_of(records: RecordStore, name: str) -> str | None:
 
 def _describing(instance: dg.DagsterInstance, key: str) -> tuple[str, int] | None:
     """(run id, worker pid) once a run covering ``key`` is in its file_description step."""
-    from fileproc_dagster.defs.reconcile import worker_pid
-
     for run_id, keys in run_partitions(instance).items():
         if key not in keys:
             continue
@@ -227,12 +226,9 @@ def _report(settings: Settings, records: RecordStore, instance: dg.DagsterInstan
 
 def _started_run(instance: dg.DagsterInstance, pid: int) -> dg.DagsterRun:
     """A STARTED run of process_file whose worker logged ``pid``, as the launcher's do."""
-    from dagster._core.events import EngineEventData
-
     run = instance.add_run(dg.DagsterRun(job_name="process_file",
                                          status=dg.DagsterRunStatus.STARTED))
-    instance.report_engine_event(f"Started process for run (pid: {pid}).", run,
-                                 EngineEventData.in_process(pid))
+    report_worker_started(instance, run, pid)
     return run
 
 

@@ -4,6 +4,7 @@ A failure here means a Dagster upgrade broke a workaround, or made it unnecessar
 module's docstring says why each exists and what replaces it once Dagster has a public way.
 """
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -89,3 +90,72 @@ def test_range_tags_are_dagsters_and_make_one_run_over_the_range() -> None:
     assert seen == [KEYS]
     assert run is not None and compat.partition_range(run.tags) == (KEYS[0], KEYS[-1])
     assert compat.partition_range({"dagster/partition": KEYS[0]}) is None
+
+
+def _started_run(instance: dg.DagsterInstance, **tags: str) -> dg.DagsterRun:
+    return instance.add_run(dg.DagsterRun(job_name="compat_job", tags=tags,
+                                          status=dg.DagsterRunStatus.STARTED))
+
+
+def test_worker_pid_is_read_from_what_dagster_logs() -> None:
+    @dg.asset
+    def plain() -> None:
+        pass
+
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([plain], instance=instance)  # the worker is this process
+        worker = compat.worker_pid(instance, result.run_id)
+        assert worker is not None and worker[0] == os.getpid()
+        stand_in = _started_run(instance)
+        compat.report_worker_started(instance, stand_in, 4242)
+        worker = compat.worker_pid(instance, stand_in.run_id)
+        assert worker is not None and worker[0] == 4242
+        assert compat.worker_pid(instance, _started_run(instance).run_id) is None
+
+
+def test_default_run_launcher_names_its_code_server_host() -> None:
+    """The launcher's hidden tag, as it writes it when it hands a run to a code server."""
+    from dagster._core.remote_origin import (InProcessCodeLocationOrigin, RemoteJobOrigin,
+                                             RemoteRepositoryOrigin)
+    from dagster._core.storage.tags import GRPC_INFO_TAG
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._grpc.types import StartRunResult
+    from dagster._serdes import serialize_value
+
+    class CodeServer:
+        host, port, socket, use_ssl = "builder-7", 4266, None, False
+
+        def start_run(self, _: object) -> str:
+            return serialize_value(StartRunResult(success=True, message=None,
+                                                  serializable_error_info=None))
+
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="fileproc_dagster.definitions")), "repo"), "compat_job")
+    assert compat.GRPC_INFO == GRPC_INFO_TAG
+    with dg.instance_for_test() as instance:
+        run = instance.add_run(dg.DagsterRun(job_name="compat_job", remote_job_origin=origin))
+        dg.DefaultRunLauncher.launch_run_from_grpc_client(
+            instance, run, CodeServer())  # type: ignore[arg-type]
+        launched = instance.get_run_by_id(run.run_id)
+        assert launched is not None and compat.code_server_host(launched) == "builder-7"
+        assert compat.code_server_host(_started_run(instance)) is None
+
+
+def test_runs_of_the_default_launcher_are_told_apart() -> None:
+    with dg.instance_for_test() as instance:
+        assert compat.uses_default_run_launcher(instance)
+    with dg.instance_for_test(overrides={"run_launcher": {
+            "module": "dagster._core.launcher.sync_in_memory_run_launcher",
+            "class": "SyncInMemoryRunLauncher"}}) as instance:
+        assert not compat.uses_default_run_launcher(instance)
+
+
+def test_a_run_is_failed_from_outside() -> None:
+    with dg.instance_for_test() as instance:
+        run = _started_run(instance)
+        compat.report_run_failed(instance, run, "the worker is gone")
+        failed = instance.get_run_by_id(run.run_id)
+        assert failed is not None and failed.status == dg.DagsterRunStatus.FAILURE
+        [event] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        assert event.dagster_event is not None
+        assert event.dagster_event.message == "the worker is gone"

@@ -23,8 +23,27 @@ Runs over a range of partitions, from a sensor (``partition_range_tags``, ``part
     ``partition_key_range`` property, which reads these tags, is not public;
     ``RunRequest.for_asset_graph_subset`` is private and launches a backfill, not a run.
     Upstream: #34096 (open) proposes ``RunRequest.for_asset_partition_range``, a backfill too.
+
+The run worker's pid (``worker_pid``, ``report_worker_started``)
+    A run worker logs "Started process for run (pid: N)", an engine event whose metadata holds
+    the pid (``report_worker_started`` logs the same for a stand-in process, in tests).
+    Nothing public reads a run's events: ``DagsterInstance.get_records_for_run`` is not
+    public and ``EventRecordsFilter`` cannot select a run; ``EngineEventData`` is not
+    exported. Upstream: #14237 (public access to a run's events, closed unmerged).
+
+Where a run's worker runs (``code_server_host``)
+    Only the default run launcher's hidden run tag ``.dagster/grpc_info`` names the host of
+    the code server that started the worker. No upstream issue found.
+
+Failing a run whose worker is gone (``report_run_failed``, ``uses_default_run_launcher``)
+    Run monitoring cannot check workers of the default run launcher, so a run whose worker
+    died with its code server stays STARTED (#4319, open). Only
+    ``DagsterInstance.report_run_failed``, which run monitoring itself calls, fails it so that
+    run retries take it up; neither it nor ``DagsterInstance.run_launcher`` is public. No
+    upstream issue found for a public API.
 """
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +51,7 @@ import dagster as dg
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
+GRPC_INFO = ".dagster/grpc_info"
 
 
 def add_partition_metadata(context: dg.AssetExecutionContext, partition_key: str,
@@ -56,3 +76,39 @@ def partition_range(tags: Mapping[str, str]) -> tuple[str, str] | None:
     if RANGE_START in tags and RANGE_END in tags:
         return tags[RANGE_START], tags[RANGE_END]
     return None
+
+
+def worker_pid(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
+    """The run worker's pid and when it reported it, from the run's first engine events."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT,
+                                           limit=10).records
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        pid = event.engine_event_data.metadata.get("pid") if event else None
+        if pid is not None:
+            return int(str(pid.value)), record.event_log_entry.timestamp
+    return None
+
+
+def report_worker_started(instance: dg.DagsterInstance, run: dg.DagsterRun, pid: int) -> None:
+    """Log the event a run worker logs when it starts, as process ``pid`` (for stand-ins)."""
+    from dagster._core.events import EngineEventData
+
+    instance.report_engine_event(f"Started process for run (pid: {pid}).", run,
+                                 EngineEventData.in_process(pid))
+
+
+def code_server_host(run: dg.DagsterRun) -> str | None:
+    """The host of the code server that started the run's worker, if the launcher said."""
+    host = json.loads(run.tags.get(GRPC_INFO) or "{}").get("host")
+    return str(host) if host is not None else None
+
+
+def uses_default_run_launcher(instance: dg.DagsterInstance) -> bool:
+    """Whether runs are started by the default launcher (run monitoring cannot check them)."""
+    return isinstance(instance.run_launcher, dg.DefaultRunLauncher)
+
+
+def report_run_failed(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:
+    """Mark a run failed from outside it, as run monitoring does; run retries follow."""
+    instance.report_run_failed(run, message)
