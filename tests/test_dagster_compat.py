@@ -5,6 +5,7 @@ module's docstring says why each exists and what replaces it once Dagster has a 
 """
 
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -159,3 +160,27 @@ def test_a_run_is_failed_from_outside() -> None:
         [event] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
         assert event.dagster_event is not None
         assert event.dagster_event.message == "the worker is gone"
+
+
+def test_single_run_assets_are_defined_without_the_beta_warning() -> None:
+    from fileproc_dagster.definitions import ASSETS
+
+    filters = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+
+        @compat.single_run_asset(partitions_def=PARTS)
+        def batched() -> None:
+            pass
+
+        assert not [w for w in caught if issubclass(w.category, dg.BetaWarning)]
+    assert warnings.filters == filters  # nothing silenced beyond the decorator call
+    assert batched.backfill_policy == dg.BackfillPolicy.single_run()
+    assert {a.backfill_policy for a in ASSETS} == {dg.BackfillPolicy.single_run()}
+
+
+def test_backfill_policy_is_still_beta() -> None:
+    """Once this fails, ``dg.asset(backfill_policy=...)`` no longer warns: use it directly and
+    drop ``single_run_asset``."""
+    with pytest.warns(dg.BetaWarning, match=compat.BACKFILL_POLICY_WARNING):
+        dg.asset(backfill_policy=dg.BackfillPolicy.single_run(), partitions_def=PARTS)

@@ -41,10 +41,16 @@ Failing a run whose worker is gone (``report_run_failed``, ``uses_default_run_la
     ``DagsterInstance.report_run_failed``, which run monitoring itself calls, fails it so that
     run retries take it up; neither it nor ``DagsterInstance.run_launcher`` is public. No
     upstream issue found for a public API.
+
+The beta parameter ``backfill_policy`` (``single_run_asset``)
+    Not an internal: ``@dg.asset(backfill_policy=...)`` is public but beta, and warns so at
+    every import. The warning is silenced around the decorator call only, not process-wide.
+    No upstream issue found.
 """
 
 import json
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
@@ -52,6 +58,7 @@ import dagster as dg
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 GRPC_INFO = ".dagster/grpc_info"
+BACKFILL_POLICY_WARNING = "Parameter `backfill_policy`"
 
 
 def add_partition_metadata(context: dg.AssetExecutionContext, partition_key: str,
@@ -112,3 +119,13 @@ def uses_default_run_launcher(instance: dg.DagsterInstance) -> bool:
 def report_run_failed(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:
     """Mark a run failed from outside it, as run monitoring does; run retries follow."""
     instance.report_run_failed(run, message)
+
+
+def single_run_asset(**asset_args: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """``dg.asset(**asset_args)`` whose backfills run as one batch, without the beta warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=BACKFILL_POLICY_WARNING,
+                                category=dg.BetaWarning)
+        decorator: Callable[[Callable[..., Any]], dg.AssetsDefinition] = dg.asset(
+            backfill_policy=dg.BackfillPolicy.single_run(), **asset_args)
+    return decorator
