@@ -184,3 +184,16 @@ def test_backfill_policy_is_still_beta() -> None:
     drop ``single_run_asset``."""
     with pytest.warns(dg.BetaWarning, match=compat.BACKFILL_POLICY_WARNING):
         dg.asset(backfill_policy=dg.BackfillPolicy.single_run(), partitions_def=PARTS)
+
+
+def test_benchmarks_still_reach_the_internals_they_need() -> None:
+    """``benchmarks/_dagster_internals.py``: history written in bulk, the daemon's sensor loop."""
+    import benchmarks.daemon_tick  # noqa: F401 - the daemon's loop, imported only
+    from benchmarks._dagster_internals import store_materializations
+
+    seeded = dg.AssetKey("seeded")
+    with dg.instance_for_test() as instance:
+        store_materializations(instance, seeded, KEYS)
+        records = instance.fetch_materializations(seeded, limit=10).records
+        assert sorted(r.partition_key or "" for r in records) == KEYS
+        assert instance.get_latest_materialization_event(seeded) is not None
