@@ -1,1 +1,1 @@
-"""The Dagster-using conveniences: the `fileproc` command, in-process runs, the instance, notebooks."""
+"""Dagster-using conveniences: the `fileproc` command, in-process runs, instance, notebooks."""

@@ -1,4 +1,4 @@
-"""Describe: type detection from content, extractors (plain functions of a path), the bounded worker."""
+"""Describe: detection from content, extractors (functions of a path), the bounded worker."""
 
 from __future__ import annotations
 
