@@ -97,8 +97,8 @@ def fileproc_init(env: Mapping[str, str], dagster_pg: str | None = None) -> None
 def code_under_test() -> dict[str, str]:
     """Where ``fileproc_dagster`` is imported from in child processes, and its git revision."""
     out = subprocess.run(
-        [sys.executable, "-c", "import fileproc_dagster, os; "
-         "print(os.path.dirname(os.path.dirname(fileproc_dagster.__file__)))"],
+        [sys.executable, "-c", "import fileproc_dagster as package, os; "
+         "print(os.path.dirname(os.path.dirname(package.__file__)))"],
         env={**os.environ, "PYTHONPATH": python_path()}, capture_output=True, text=True,
         check=True, timeout=60).stdout.strip()
     info = {"path": out, "git": "unknown (not a git checkout)"}

@@ -2,24 +2,21 @@
 
 This is what ``dagster-daemon`` does every interval: evaluate the sensor in the code server
 (over gRPC), then add the dynamic partitions and create and queue the requested runs. The
-evaluation part is timed by wrapping the code location's ``get_sensor_execution_data``; the
-rest of the iteration is the run-request time. Dagster 1.13 internals (the daemon's own test
-harness): if they move, only this module needs to follow.
+evaluation part is timed by wrapping the code location's sensor evaluation call; the rest of
+the iteration is the run-request time. The daemon's loop is no public API: the Dagster
+internals it takes are in ``benchmarks._dagster_internals``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
 
 import dagster as dg
-from dagster._core.remote_representation.code_location import GrpcServerCodeLocation
-from dagster._core.test_utils import create_test_daemon_workspace_context
-from dagster._core.workspace.load_target import ModuleTarget
-from dagster._daemon.sensor import execute_sensor_iteration
+
+from benchmarks._dagster_internals import (daemon_workspace, sensor_iteration,
+                                           timed_sensor_evaluations)
 
 
 class SensorLoop:
@@ -29,31 +26,20 @@ class SensorLoop:
         self.instance = instance
         self.evaluation_s = 0.0
         self._stack = ExitStack()
-        self._original: Callable[..., Any] = GrpcServerCodeLocation.get_sensor_execution_data
-        loop = self
-
-        def timed(location: Any, *args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return loop._original(location, *args, **kwargs)
-            finally:
-                loop.evaluation_s += time.perf_counter() - started
-
-        GrpcServerCodeLocation.get_sensor_execution_data = timed  # type: ignore[method-assign, assignment]
-        self._stack.callback(setattr, GrpcServerCodeLocation, "get_sensor_execution_data",
-                             self._original)
-        target = ModuleTarget(module_name=module, attribute=None, working_directory=None,
-                              location_name="fileproc_dagster")
+        self._stack.enter_context(timed_sensor_evaluations(self._evaluated))
         self.context = self._stack.enter_context(
-            create_test_daemon_workspace_context(target, instance))
+            daemon_workspace(instance, module, location_name="fileproc_dagster"))
         self.logger = logging.getLogger("benchmarks.sensor_loop")
+
+    def _evaluated(self, seconds: float) -> None:
+        self.evaluation_s += seconds
 
     def tick(self) -> dict[str, float]:
         """One iteration: total and evaluation seconds, and how many runs it created."""
         runs_before = self.instance.get_runs_count()
         self.evaluation_s = 0.0
         started = time.perf_counter()
-        list(execute_sensor_iteration(self.context, self.logger, None, None))
+        sensor_iteration(self.context, self.logger)
         total = time.perf_counter() - started
         return {"total_s": total, "evaluation_s": self.evaluation_s,
                 "runs": self.instance.get_runs_count() - runs_before}

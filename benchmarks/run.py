@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,6 @@ QUICK = Sizes(files=12, latency_repeats=2, burst=6, scale="1000")
 
 def machine() -> dict[str, Any]:
     """The machine and software the figures were measured on."""
-    import dagster
-
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                platform.processor())
@@ -52,7 +51,7 @@ def machine() -> dict[str, Any]:
                    if line.startswith("MemTotal")), 0)
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory / 2**30, 1),
             "os": platform.platform(), "python": platform.python_version(),
-            "dagster": dagster.__version__, "code": code_under_test()}
+            "dagster": version("dagster"), "code": code_under_test()}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

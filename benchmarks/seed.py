@@ -20,12 +20,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
-from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
-from dagster._core.events.log import EventLogEntry
-from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
-from dagster._core.storage.event_log.base import EventLogStorage
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 
+from benchmarks._dagster_internals import store_materializations
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.schema import files as files_table
 from fileproc_dagster.storage.schema import uploads as uploads_table
@@ -70,33 +66,10 @@ def seed_records(db_url: str, keys: Sequence[str], first_index: int) -> None:
                 "state": "deleted", "duplicate": False, "received_at": now} for n, key in chunk])
 
 
-def _materialization(key: str) -> EventLogEntry:
-    event = DagsterEvent(
-        event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value, job_name=RUNLESS_JOB_NAME,
-        event_specific_data=StepMaterializationData(
-            dg.AssetMaterialization(asset_key=DESCRIPTION_ASSET, partition=key)))
-    return EventLogEntry(  # type: ignore[no-untyped-call]
-        error_info=None, level="debug", user_message="", run_id=RUNLESS_RUN_ID,
-        timestamp=time.time(), dagster_event=event)
-
-
 def seed_materializations(instance: dg.DagsterInstance, keys: Sequence[str]) -> None:
     """One ``file_description`` materialization per key, in batches."""
-    storage = instance.event_log_storage
-    batched = type(storage).store_event_batch is not EventLogStorage.store_event_batch
     for i in range(0, len(keys), 1000):
-        events = [_materialization(k) for k in keys[i:i + 1000]]
-        if batched:  # PostgreSQL: its own batch write
-            storage.store_event_batch(events)
-            continue
-        # SQLite: the run shard and the cross-run index shard, one transaction each.
-        with storage.run_connection(RUNLESS_RUN_ID) as conn:  # type: ignore[attr-defined]
-            conn.execute(storage.prepare_insert_event_batch(events))  # type: ignore[attr-defined]
-        with storage.index_transaction() as conn:  # type: ignore[attr-defined]
-            ids = list(conn.execute(storage.prepare_insert_event_batch(events)  # type: ignore
-                                    .returning(SqlEventLogStorageTable.c.id)).scalars())
-            storage._store_asset_event_tags(conn, events, ids)  # type: ignore[attr-defined]
-            storage._store_asset_event(conn, events[-1], max(ids))  # type: ignore[attr-defined]
+        store_materializations(instance, DESCRIPTION_ASSET, keys[i:i + 1000])
 
 
 def seed(instance: dg.DagsterInstance, db_url: str, start: int, stop: int) -> dict[str, float]:

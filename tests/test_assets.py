@@ -10,9 +10,9 @@ import dagster as dg
 import pytest
 
 from fileproc_dagster.definitions import ASSETS, build_resources
+from fileproc_dagster.defs._dagster_compat import partition_range_tags
 from fileproc_dagster.defs.assets import stored_object
 from fileproc_dagster.defs.partitions import uploads_partitions
-from fileproc_dagster.defs.sensors import RANGE_END, RANGE_START
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.intake.admit import receive
@@ -133,7 +133,7 @@ def test_one_run_processes_a_batch_and_isolates_bad_files(settings: Settings,
     with dg.instance_for_test() as instance:
         keys = [_drop(settings, source, instance) for source in sources]
         result = dg.materialize(ASSETS, instance=instance, resources=build_resources(settings),
-                                tags={RANGE_START: keys[0], RANGE_END: keys[-1]})
+                                tags=partition_range_tags(keys[0], keys[-1]))
         assert result.success
         described = result.asset_materializations_for_node("file_description")
         assert {m.partition for m in described} == set(keys)
@@ -173,7 +173,7 @@ def test_batch_cost_does_not_grow_with_the_partitions_behind_it(
             keys.append(_drop(settings, source, instance))
         before = len(reads)
         result = dg.materialize(ASSETS, instance=instance, resources=build_resources(settings),
-                                tags={RANGE_START: keys[0], RANGE_END: keys[-1]})
+                                tags=partition_range_tags(keys[0], keys[-1]))
         assert result.success
         described = result.asset_materializations_for_node("file_description")
         assert {m.partition for m in described} == set(keys)

@@ -26,7 +26,8 @@ from daemon import (Daemon, commands, descendants, drop, leftovers, live_runs, m
                     running_pids, states)
 
 from fileproc_dagster import faults
-from fileproc_dagster.defs.sensors import RANGE_END, RANGE_START
+from fileproc_dagster.defs._dagster_compat import (partition_range_tags, report_worker_started,
+                                                   worker_pid)
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.states import State
 from fileproc_dagster.settings import Settings
@@ -76,8 +77,6 @@ def _key_of(records: Records, name: str) -> str | None:
 
 def _describing(instance: dg.DagsterInstance, key: str) -> tuple[str, int] | None:
     """(run id, worker pid) once a run covering ``key`` is in its file_description step."""
-    from fileproc_dagster.defs.reconcile import worker_pid
-
     for run_id, keys in run_partitions(instance).items():
         if key not in keys:
             continue
@@ -228,12 +227,9 @@ def _report(settings: Settings, records: Records, instance: dg.DagsterInstance,
 
 def _started_run(instance: dg.DagsterInstance, pid: int) -> dg.DagsterRun:
     """A STARTED run of process_file whose worker logged ``pid``, as the launcher's do."""
-    from dagster._core.events import EngineEventData
-
     run = instance.add_run(dg.DagsterRun(job_name="process_file",
                                          status=dg.DagsterRunStatus.STARTED))
-    instance.report_engine_event(f"Started process for run (pid: {pid}).", run,
-                                 EngineEventData.in_process(pid))
+    report_worker_started(instance, run, pid)
     return run
 
 
@@ -286,7 +282,7 @@ def test_reconcile_requests_files_whose_runs_failed_for_good(settings: Settings)
         assert stalled_requests(instance, resource, later) == []
         instance.add_run(dg.DagsterRun(
             job_name="process_file", status=dg.DagsterRunStatus.FAILURE,
-            tags={RANGE_START: keys[0], RANGE_END: keys[1]}))
+            tags=partition_range_tags(keys[0], keys[1])))
         # Failed just now: run retries may still pick it up.
         assert stalled_requests(instance, resource, datetime.now(UTC)) == []
         requested = stalled_requests(instance, resource, later)

@@ -12,9 +12,9 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import fileproc_dagster
+from importlib.util import find_spec
 
-PACKAGE = Path(fileproc_dagster.__file__).parent
+PACKAGE = Path(str(find_spec("fileproc_dagster").origin)).parent  # type: ignore[union-attr]
 DAGSTER_ZONE = {"definitions", "defs", "app"}
 
 

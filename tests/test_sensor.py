@@ -13,7 +13,8 @@ import dagster as dg
 
 from fileproc_dagster.definitions import build_resources
 from fileproc_dagster.defs.resources import BatchingResource
-from fileproc_dagster.defs.sensors import RANGE_START, RANGE_END, build_upload_sensor
+from fileproc_dagster.defs._dagster_compat import partition_range
+from fileproc_dagster.defs.sensors import build_upload_sensor
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.schema import files as files_table
 from fileproc_dagster.storage.schema import uploads as uploads_table
@@ -35,8 +36,8 @@ def _tick(settings: Settings, instance: dg.DagsterInstance, cursor: str | None,
 
 
 def _ranges(result: dg.SensorResult) -> list[tuple[str, str]]:
-    return [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in result.run_requests or []
-            if RANGE_START in r.tags]
+    return [bounds for r in result.run_requests or []
+            if (bounds := partition_range(r.tags)) is not None]
 
 
 def _added(result: dg.SensorResult) -> list[str]:

@@ -4,13 +4,13 @@ Each materialization carries only its own step's facts (every one of them is sto
 Dagster, once per file and asset): the object's type and location, the record's id, the text,
 the upload deleted and the notification sent.
 
-A run may cover one partition or a contiguous range of them (a batch of new uploads): each
-asset handles the files of its run one by one, so every file keeps its own metadata, retries,
-time limit and error (see ``files.for_each_file``).
+A run may cover one partition or a contiguous range of them (a batch of new uploads; a
+backfill from the UI is one batch too, ``single_run_asset``): each asset handles the files of
+its run one by one, so every file keeps its own metadata, retries, time limit and error (see
+``files.for_each_file``).
 """
 
 import base64
-import warnings
 from enum import Enum
 from typing import Any
 
@@ -19,6 +19,7 @@ from pydantic import Field
 
 from fileproc_dagster.storage.records import Record
 
+from ._dagster_compat import single_run_asset
 from .files import for_each_file
 from .partitions import uploads_partitions
 from .policies import DESCRIBE_RETRY, FINALIZE_RETRY, RECORD_RETRY, STORE_RETRY
@@ -27,9 +28,6 @@ from .resources import (ExtractorResource, NotifierResource, ObjectStoreResource
 
 GROUP = "fileproc"
 SNIPPET = 500
-# Backfills from the UI run as one batch too; the parameter is marked beta in Dagster.
-warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-BATCHED = dg.BackfillPolicy.single_run()
 
 
 class StepConfig(dg.Config):
@@ -55,8 +53,8 @@ class DescribeConfig(dg.Config):
         default=None, description="Model directory or checkpoint; empty: packaged tiny.en.")
 
 
-@dg.asset(partitions_def=uploads_partitions, group_name=GROUP, retry_policy=STORE_RETRY,
-          backfill_policy=BATCHED, kinds={"python", "s3"})
+@single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
+                  retry_policy=STORE_RETRY, kinds={"python", "s3"})
 def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
                   uploads: UploadsResource, object_store: ObjectStoreResource,
                   records: RecordsResource, notifier: NotifierResource,
@@ -76,8 +74,8 @@ def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
                          first_step=True)
 
 
-@dg.asset(partitions_def=uploads_partitions, group_name=GROUP, retry_policy=RECORD_RETRY,
-          backfill_policy=BATCHED, deps=[stored_object], kinds={"sql"})
+@single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
+                  retry_policy=RECORD_RETRY, deps=[stored_object], kinds={"sql"})
 def file_record(context: dg.AssetExecutionContext, config: StepConfig,
                 uploads: UploadsResource, object_store: ObjectStoreResource,
                 records: RecordsResource, notifier: NotifierResource) -> dg.MaterializeResult:
@@ -91,10 +89,11 @@ def file_record(context: dg.AssetExecutionContext, config: StepConfig,
     return for_each_file(context, files, "recording the file", record, config.timeout_s)
 
 
-@dg.asset(partitions_def=uploads_partitions, group_name=GROUP, retry_policy=DESCRIBE_RETRY,
-          backfill_policy=BATCHED, deps=[file_record], kinds={"python"},
-          check_specs=[dg.AssetCheckSpec("has_text", asset="file_description",
-                                         description="Documents and speech yield some text.")])
+@single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
+                  retry_policy=DESCRIBE_RETRY, deps=[file_record], kinds={"python"},
+                  check_specs=[dg.AssetCheckSpec(
+                      "has_text", asset="file_description",
+                      description="Documents and speech yield some text.")])
 def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
                      uploads: UploadsResource, object_store: ObjectStoreResource,
                      records: RecordsResource, notifier: NotifierResource,
@@ -138,8 +137,8 @@ def _has_text(records: list[Record]) -> dg.AssetCheckResult:
         metadata={"files": len(records), "without_text": empty})
 
 
-@dg.asset(partitions_def=uploads_partitions, group_name=GROUP, retry_policy=FINALIZE_RETRY,
-          backfill_policy=BATCHED, deps=[file_description], kinds={"python"})
+@single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
+                  retry_policy=FINALIZE_RETRY, deps=[file_description], kinds={"python"})
 def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
                    uploads: UploadsResource, object_store: ObjectStoreResource,
                    records: RecordsResource, notifier: NotifierResource) -> dg.MaterializeResult:

@@ -17,25 +17,7 @@ from fileproc_dagster.errors import BadInput, LostUpload
 from fileproc_dagster.describe.worker import deadline
 from fileproc_dagster.pipeline import Pipeline
 
-
-def add_partition_metadata(context: dg.AssetExecutionContext, key: str,
-                           metadata: dict[str, Any]) -> None:
-    """Metadata for one partition of the run, shown on that partition's materialization.
-
-    ``add_asset_metadata(partition_key=...)`` checks the key against the run's range by reading
-    every key of the dynamic partition, on each call: at 100k partitions that cost 0.28 s per
-    file and asset, 85% of a 50-file batch's CPU. The key is one of the run's own
-    (``context.partition_keys``, read once per step), so it goes straight to the step's
-    metadata accumulator; should that internal move in a later Dagster, the public call is
-    used.
-    """
-    step = getattr(context.op_execution_context, "_step_execution_context", None)
-    accumulator = getattr(step, "_metadata_accumulator", None)
-    if not hasattr(accumulator, "with_additional_asset_metadata"):
-        context.add_asset_metadata(metadata, partition_key=key)
-        return
-    step._metadata_accumulator = accumulator.with_additional_asset_metadata(  # type: ignore[union-attr]
-        asset_key=context.asset_key, partition_key=key, metadata=metadata)
+from ._dagster_compat import add_partition_metadata
 
 
 def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,

@@ -28,10 +28,11 @@ from fileproc_dagster import recovery
 from fileproc_dagster.errors import TransientError
 from fileproc_dagster.notify import Notification
 
+from ._dagster_compat import (code_server_host, partition_range, report_run_failed,
+                              uses_default_run_launcher, worker_pid)
 from .jobs import process_file
 from .partitions import uploads_partitions
 from .resources import NotifierResource, RecordsResource
-from .sensors import RANGE_END, RANGE_START
 
 INTERVAL_S = 3
 # The code server reports its own dead children within a second; a run still STARTED this
@@ -45,40 +46,25 @@ RESEND_EVERY_S = 600
 LIVE = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED,
         dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
         dg.DagsterRunStatus.CANCELING]
-GRPC_INFO = ".dagster/grpc_info"
 LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1", socket.gethostname()}
 
 
 def _is_local(run: dg.DagsterRun) -> bool:
     """Whether the run's worker was started on this machine (so its pid means something)."""
-    info = json.loads(run.tags.get(GRPC_INFO) or "{}")
-    return info.get("host") in LOCAL_HOSTS
-
-
-def worker_pid(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
-    """The run worker's pid and when it reported it, from the run's first engine events."""
-    events = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT,
-                                          limit=10).records
-    for record in events:
-        event = record.event_log_entry.dagster_event
-        pid = event.engine_event_data.metadata.get("pid") if event else None
-        if pid is not None:
-            return int(str(pid.value)), record.event_log_entry.timestamp
-    return None
+    return code_server_host(run) in LOCAL_HOSTS
 
 
 def fail_dead_runs(context: dg.SensorEvaluationContext, suspects: dict[str, float],
                    now: float) -> dict[str, float]:
     """Report started runs whose worker is gone as failed; the runs still under suspicion."""
     instance = context.instance
-    if (not isinstance(instance.run_launcher, dg.DefaultRunLauncher)
-            or not recovery.can_check_processes()):
+    if not uses_default_run_launcher(instance) or not recovery.can_check_processes():
         return {}  # other launchers check worker health through run monitoring
     still: dict[str, float] = {}
     # A worker logs its pid before the run turns STARTED: a STARTING run may have one too.
-    started = instance.get_runs(dg.RunsFilter(job_name=process_file.name, statuses=[
+    started = instance.get_run_records(dg.RunsFilter(job_name=process_file.name, statuses=[
         dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
-    for run in started:
+    for run in (record.dagster_run for record in started):
         worker = worker_pid(instance, run.run_id) if _is_local(run) else None
         if worker is None or recovery.process_alive(*worker):
             continue
@@ -92,7 +78,7 @@ def fail_dead_runs(context: dg.SensorEvaluationContext, suspects: dict[str, floa
                        "(killed with its code server?): marking the run failed so that run "
                        "retries re-execute it from the failure.")
             context.log.warning(f"run {run.run_id}: {message}")
-            instance.report_run_failed(current, message)
+            report_run_failed(instance, current, message)
     return still
 
 
@@ -100,7 +86,8 @@ def run_partitions(run: dg.DagsterRun, order: dict[str, int], keys: Sequence[str
     """The partitions a run covers: one, or a contiguous range of them."""
     if "dagster/partition" in run.tags:
         return [run.tags["dagster/partition"]]
-    start, end = order.get(run.tags.get(RANGE_START, "")), order.get(run.tags.get(RANGE_END, ""))
+    first, last = partition_range(run.tags) or ("", "")
+    start, end = order.get(first), order.get(last)
     return list(keys[start:end + 1]) if start is not None and end is not None else []
 
 

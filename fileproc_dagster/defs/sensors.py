@@ -20,14 +20,13 @@ from fileproc_dagster.intake.admit import admit
 from fileproc_dagster.errors import FileprocError
 from fileproc_dagster.storage.records import Record, Records, Upload
 
+from ._dagster_compat import partition_range_tags
 from .jobs import process_file
 from .partitions import UPLOADS, uploads_partitions
 from .resources import BatchingResource, RecordsResource, UploadsResource
 
 # Longest wait within a tick for a file about to settle (sensor ticks may take 60 s).
 MAX_SETTLE_WAIT_S = 3.0
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 
 def batches(new: list[Upload], max_batch: int, parallel_runs: int) -> list[list[Upload]]:
@@ -52,7 +51,7 @@ def run_requests(pending: list[Upload], verdicts: list[tuple[str, str]], max_bat
         start, end = batch[0], batch[-1]
         requests.append(dg.RunRequest(
             run_key=f"uploads:{start.id}-{end.id}",
-            tags={RANGE_START: start.key, RANGE_END: end.key,
+            tags={**partition_range_tags(start.key, end.key),
                   "fileproc/files": str(len(batch))}))
     # A duplicate maps to a partition that exists already, maybe far from the new ones.
     requests += [dg.RunRequest(partition_key=u.key, run_key=f"upload:{u.id}",

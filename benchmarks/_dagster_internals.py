@@ -1,0 +1,99 @@
+"""The Dagster 1.13 internals the scale benchmark needs, where no public API does the job.
+
+Seeding history (``store_materializations``)
+    100k materializations have to be written in minutes. The public way,
+    ``DagsterInstance.report_runless_asset_event``, writes one event per transaction; written
+    in batches the way PostgreSQL's batched write does it (SQLite: one transaction per
+    shard), seeding is ~100x faster. That takes the runless run's id, the materialization
+    event's data class and the event log storage's batch-insert helpers, none public.
+
+One iteration of the daemon's sensor loop (``daemon_workspace``, ``sensor_iteration``,
+``timed_sensor_evaluations``)
+    ``dagster-daemon run`` is the only public way to run it, and it can neither be timed per
+    iteration nor split into the sensor's evaluation and the run creation that follows. This
+    uses the daemon's own test harness and wraps the code location's sensor evaluation call.
+
+Nothing else in the benchmarks touches Dagster internals; ``tests/test_dagster_compat.py``
+imports the benchmarks that use this module, so an upgrade that moves one of them fails
+there rather than in the middle of a benchmark run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+from dagster._core.events import StepMaterializationData
+from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
+from dagster._core.remote_representation.code_location import GrpcServerCodeLocation
+from dagster._core.storage.event_log.base import EventLogStorage
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.test_utils import create_test_daemon_workspace_context
+from dagster._core.workspace.load_target import ModuleTarget
+from dagster._daemon.sensor import execute_sensor_iteration
+
+
+def _materialization(asset_key: dg.AssetKey, partition_key: str) -> dg.EventLogEntry:
+    event = dg.DagsterEvent(
+        event_type_value=dg.DagsterEventType.ASSET_MATERIALIZATION.value,
+        job_name=RUNLESS_JOB_NAME, event_specific_data=StepMaterializationData(
+            dg.AssetMaterialization(asset_key=asset_key, partition=partition_key)))
+    return dg.EventLogEntry(  # type: ignore[no-untyped-call]
+        error_info=None, level="debug", user_message="", run_id=RUNLESS_RUN_ID,
+        timestamp=time.time(), dagster_event=event)
+
+
+def store_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey,
+                           partition_keys: Sequence[str]) -> None:
+    """One runless materialization of ``asset_key`` per partition key, written as one batch."""
+    events = [_materialization(asset_key, key) for key in partition_keys]
+    storage = instance.event_log_storage
+    if type(storage).store_event_batch is not EventLogStorage.store_event_batch:
+        storage.store_event_batch(events)  # PostgreSQL: its own batch write
+        return
+    # SQLite: the run shard and the cross-run index shard, one transaction each.
+    with storage.run_connection(RUNLESS_RUN_ID) as conn:  # type: ignore[attr-defined]
+        conn.execute(storage.prepare_insert_event_batch(events))  # type: ignore[attr-defined]
+    with storage.index_transaction() as conn:  # type: ignore[attr-defined]
+        ids = list(conn.execute(storage.prepare_insert_event_batch(events)  # type: ignore
+                                .returning(SqlEventLogStorageTable.c.id)).scalars())
+        storage._store_asset_event_tags(conn, events, ids)  # type: ignore[attr-defined]
+        storage._store_asset_event(conn, events[-1], max(ids))  # type: ignore[attr-defined]
+
+
+@contextmanager
+def daemon_workspace(instance: dg.DagsterInstance, module: str,
+                     location_name: str) -> Iterator[Any]:
+    """The daemon's workspace over a code location module (its code server started)."""
+    target = ModuleTarget(module_name=module, attribute=None, working_directory=None,
+                          location_name=location_name)
+    with create_test_daemon_workspace_context(target, instance) as workspace:
+        yield workspace
+
+
+def sensor_iteration(workspace: Any, logger: logging.Logger) -> None:
+    """What the sensor daemon does every interval: evaluate the sensors, act on the results."""
+    list(execute_sensor_iteration(workspace, logger, None, None))
+
+
+@contextmanager
+def timed_sensor_evaluations(add: Callable[[float], None]) -> Iterator[None]:
+    """Report the seconds of each sensor evaluation in a code server (over gRPC) to ``add``."""
+    original: Callable[..., Any] = GrpcServerCodeLocation.get_sensor_execution_data
+
+    def timed(location: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(location, *args, **kwargs)
+        finally:
+            add(time.perf_counter() - started)
+
+    GrpcServerCodeLocation.get_sensor_execution_data = timed  # type: ignore[method-assign, assignment]
+    try:
+        yield
+    finally:
+        GrpcServerCodeLocation.get_sensor_execution_data = original  # type: ignore[method-assign]

@@ -1,0 +1,199 @@
+"""Each workaround of ``defs/_dagster_compat`` against the installed Dagster.
+
+A failure here means a Dagster upgrade broke a workaround, or made it unnecessary: the
+module's docstring says why each exists and what replaces it once Dagster has a public way.
+"""
+
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from fileproc_dagster.defs import _dagster_compat as compat
+
+PARTS = dg.DynamicPartitionsDefinition(name="compat_test")
+KEYS = ["a", "b", "c"]
+Adder = Callable[[dg.AssetExecutionContext, str, dict[str, Any]], None]
+
+
+def _range_run(add: Adder, instance: dg.DagsterInstance) -> tuple[dg.ExecuteInProcessResult, int]:
+    """One run over every key, adding per-key metadata with ``add``: the result, and how many
+    times the instance read the partition keys while the metadata was added."""
+    reads: list[str] = []
+    added: list[int] = []
+
+    @dg.asset(partitions_def=PARTS)
+    def ranged(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        keys = context.partition_keys
+        before = len(reads)
+        for key in keys:
+            add(context, key, {"key": key})
+        added.append(len(reads) - before)
+        return dg.MaterializeResult()
+
+    original = dg.DagsterInstance.get_dynamic_partitions
+
+    def counting(self: dg.DagsterInstance, partitions_def_name: str) -> Any:
+        reads.append(partitions_def_name)
+        return original(self, partitions_def_name)
+
+    instance.add_dynamic_partitions(PARTS.name, KEYS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dg.DagsterInstance, "get_dynamic_partitions", counting)
+        result = dg.materialize([ranged], instance=instance,
+                                tags=compat.partition_range_tags(KEYS[0], KEYS[-1]))
+    assert result.success
+    return result, added[0]
+
+
+def test_partition_metadata_goes_to_its_own_partition_without_reading_the_keys() -> None:
+    with dg.instance_for_test() as instance:
+        result, reads = _range_run(compat.add_partition_metadata, instance)
+    materialized = result.asset_materializations_for_node("ranged")
+    assert sorted((m.partition, m.metadata["key"].value) for m in materialized) == \
+        [(key, key) for key in KEYS]
+    assert reads == 0
+
+
+def test_public_partition_metadata_still_reads_every_key_per_call() -> None:
+    """Once this fails, ``context.add_asset_metadata(partition_key=...)`` is cheap: use it and
+    drop ``add_partition_metadata``."""
+    def public(context: dg.AssetExecutionContext, key: str, metadata: dict[str, Any]) -> None:
+        context.add_asset_metadata(metadata, partition_key=key)
+
+    with dg.instance_for_test() as instance:
+        _, reads = _range_run(public, instance)
+    assert reads == len(KEYS)
+
+
+def test_range_tags_are_dagsters_and_make_one_run_over_the_range() -> None:
+    from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG,
+                                            ASSET_PARTITION_RANGE_START_TAG)
+
+    assert (compat.RANGE_START, compat.RANGE_END) == (ASSET_PARTITION_RANGE_START_TAG,
+                                                      ASSET_PARTITION_RANGE_END_TAG)
+    tags = compat.partition_range_tags(KEYS[0], KEYS[-1])
+    assert dg.RunRequest(tags=tags).partition_key_range == dg.PartitionKeyRange(KEYS[0],
+                                                                                KEYS[-1])
+    seen: list[list[str]] = []
+
+    @dg.asset(partitions_def=PARTS)
+    def ranged(context: dg.AssetExecutionContext) -> None:
+        seen.append(list(context.partition_keys))
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(PARTS.name, KEYS)
+        result = dg.materialize([ranged], instance=instance, tags=tags)
+        run = instance.get_run_by_id(result.run_id)
+    assert seen == [KEYS]
+    assert run is not None and compat.partition_range(run.tags) == (KEYS[0], KEYS[-1])
+    assert compat.partition_range({"dagster/partition": KEYS[0]}) is None
+
+
+def _started_run(instance: dg.DagsterInstance, **tags: str) -> dg.DagsterRun:
+    return instance.add_run(dg.DagsterRun(job_name="compat_job", tags=tags,
+                                          status=dg.DagsterRunStatus.STARTED))
+
+
+def test_worker_pid_is_read_from_what_dagster_logs() -> None:
+    @dg.asset
+    def plain() -> None:
+        pass
+
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([plain], instance=instance)  # the worker is this process
+        worker = compat.worker_pid(instance, result.run_id)
+        assert worker is not None and worker[0] == os.getpid()
+        stand_in = _started_run(instance)
+        compat.report_worker_started(instance, stand_in, 4242)
+        worker = compat.worker_pid(instance, stand_in.run_id)
+        assert worker is not None and worker[0] == 4242
+        assert compat.worker_pid(instance, _started_run(instance).run_id) is None
+
+
+def test_default_run_launcher_names_its_code_server_host() -> None:
+    """The launcher's hidden tag, as it writes it when it hands a run to a code server."""
+    from dagster._core.remote_origin import (InProcessCodeLocationOrigin, RemoteJobOrigin,
+                                             RemoteRepositoryOrigin)
+    from dagster._core.storage.tags import GRPC_INFO_TAG
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._grpc.types import StartRunResult
+    from dagster._serdes import serialize_value
+
+    class CodeServer:
+        host, port, socket, use_ssl = "builder-7", 4266, None, False
+
+        def start_run(self, _: object) -> str:
+            return serialize_value(StartRunResult(success=True, message=None,
+                                                  serializable_error_info=None))
+
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="fileproc_dagster.definitions")), "repo"), "compat_job")
+    assert compat.GRPC_INFO == GRPC_INFO_TAG
+    with dg.instance_for_test() as instance:
+        run = instance.add_run(dg.DagsterRun(job_name="compat_job", remote_job_origin=origin))
+        dg.DefaultRunLauncher.launch_run_from_grpc_client(
+            instance, run, CodeServer())  # type: ignore[arg-type]
+        launched = instance.get_run_by_id(run.run_id)
+        assert launched is not None and compat.code_server_host(launched) == "builder-7"
+        assert compat.code_server_host(_started_run(instance)) is None
+
+
+def test_runs_of_the_default_launcher_are_told_apart() -> None:
+    with dg.instance_for_test() as instance:
+        assert compat.uses_default_run_launcher(instance)
+    with dg.instance_for_test(overrides={"run_launcher": {
+            "module": "dagster._core.launcher.sync_in_memory_run_launcher",
+            "class": "SyncInMemoryRunLauncher"}}) as instance:
+        assert not compat.uses_default_run_launcher(instance)
+
+
+def test_a_run_is_failed_from_outside() -> None:
+    with dg.instance_for_test() as instance:
+        run = _started_run(instance)
+        compat.report_run_failed(instance, run, "the worker is gone")
+        failed = instance.get_run_by_id(run.run_id)
+        assert failed is not None and failed.status == dg.DagsterRunStatus.FAILURE
+        [event] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        assert event.dagster_event is not None
+        assert event.dagster_event.message == "the worker is gone"
+
+
+def test_single_run_assets_are_defined_without_the_beta_warning() -> None:
+    from fileproc_dagster.definitions import ASSETS
+
+    filters = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+
+        @compat.single_run_asset(partitions_def=PARTS)
+        def batched() -> None:
+            pass
+
+        assert not [w for w in caught if issubclass(w.category, dg.BetaWarning)]
+    assert warnings.filters == filters  # nothing silenced beyond the decorator call
+    assert batched.backfill_policy == dg.BackfillPolicy.single_run()
+    assert {a.backfill_policy for a in ASSETS} == {dg.BackfillPolicy.single_run()}
+
+
+def test_backfill_policy_is_still_beta() -> None:
+    """Once this fails, ``dg.asset(backfill_policy=...)`` no longer warns: use it directly and
+    drop ``single_run_asset``."""
+    with pytest.warns(dg.BetaWarning, match=compat.BACKFILL_POLICY_WARNING):
+        dg.asset(backfill_policy=dg.BackfillPolicy.single_run(), partitions_def=PARTS)
+
+
+def test_benchmarks_still_reach_the_internals_they_need() -> None:
+    """``benchmarks/_dagster_internals.py``: history written in bulk, the daemon's sensor loop."""
+    import benchmarks.daemon_tick  # noqa: F401 - the daemon's loop, imported only
+    from benchmarks._dagster_internals import store_materializations
+
+    seeded = dg.AssetKey("seeded")
+    with dg.instance_for_test() as instance:
+        store_materializations(instance, seeded, KEYS)
+        records = instance.fetch_materializations(seeded, limit=10).records
+        assert sorted(r.partition_key or "" for r in records) == KEYS
+        assert instance.get_latest_materialization_event(seeded) is not None
