@@ -14,7 +14,7 @@ from pathlib import Path
 
 from importlib.util import find_spec
 
-PACKAGE = Path(str(find_spec("fileproc_dagster").origin)).parent  # type: ignore[union-attr]
+PACKAGE = Path(str(find_spec("fileproc_dagster").origin)).parent
 DAGSTER_ZONE = {"definitions", "defs", "app"}
 
 
