@@ -1,5 +1,5 @@
-"""Shared fixtures: the development corpus (scored tests), per-test FILEPROC_HOME, and the
-real daemon on it."""
+"""Shared fixtures: the development corpus (scored tests), per-test FILEPROC_HOME, the real
+daemon on it, the local S3 and PostgreSQL servers, and records on either backend."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib.util
 import json
 import os
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -106,3 +106,69 @@ def s3_env(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
     return s3_server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A throw-away database on the local PostgreSQL server for the session, dropped after.
+
+    A server that is down is started when the tests may (root, pg_ctlcluster); otherwise the
+    tests that need it fail under CI and are skipped, saying why, elsewhere.
+    """
+    from support import postgres as pg
+
+    problem = pg.ensure_running()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI: {problem}")
+        pytest.skip(f"PostgreSQL unavailable: {problem}")
+    yield from pg.session_database()
+
+
+@pytest.fixture()
+def pg_url(postgres: Any) -> Iterator[str]:
+    """The plain ``postgresql://`` URL of a fresh, empty schema, dropped after the test."""
+    url = postgres.new_schema()
+    yield url
+    postgres.drop_schema(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The records database backend a test runs on; tests asking for it run on both."""
+    return str(request.param)
+
+
+@pytest.fixture()
+def new_db_url(backend: str, tmp_path: Path,
+               request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
+    """Makes empty records databases on the test's backend: SQLite files or new schemas."""
+    postgres = request.getfixturevalue("postgres") if backend == "postgresql" else None
+    made: list[str] = []
+
+    def new() -> str:
+        if postgres is None:
+            url = f"sqlite:///{tmp_path / f'records-{len(made)}.db'}"
+        else:
+            url = postgres.new_schema()
+        made.append(url)
+        return url
+
+    yield new
+    if postgres is not None:
+        for url in made:
+            postgres.drop_schema(url)
+
+
+@pytest.fixture()
+def db_url(new_db_url: Callable[[], str]) -> str:
+    """An empty records database on the test's backend."""
+    return new_db_url()
+
+
+@pytest.fixture()
+def records(db_url: str) -> Any:
+    """Records over an empty database, on SQLite and on PostgreSQL."""
+    from fileproc_dagster.storage.records import Records
+
+    return Records(db_url)

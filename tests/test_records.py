@@ -1,19 +1,16 @@
-"""Records: upserts keyed by partition, a forward-only state machine, the ledger."""
+"""Records: upserts keyed by partition, a forward-only state machine, the ledger, times in
+UTC; each test on SQLite and on PostgreSQL (the ``records`` fixture)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import UTC, timedelta, timezone
 
 import pytest
 
 from fileproc_dagster.storage.records import Records
+from fileproc_dagster.storage.states import State
 
 SHA = "ab" * 32
-
-
-@pytest.fixture()
-def records(tmp_path: Path) -> Records:
-    return Records(f"sqlite:///{tmp_path / 'records.db'}")
 
 
 def test_receive_is_idempotent_and_maps_duplicates(records: Records) -> None:
@@ -58,3 +55,24 @@ def test_notification_ledger(records: Records) -> None:
     assert records.ledger.claim(key, "processed", "m") == "resumed"
     records.ledger.mark_sent(key, "processed")
     assert records.ledger.claim(key, "processed", "m") is None
+
+
+def test_times_are_utc_and_compare_alike_however_given(records: Records) -> None:
+    key = records.uploads.receive("k-abababababab", "k.txt", SHA, 5, 1).key
+    record = records.files.get(key)
+    assert record is not None and record.updated_at is not None
+    stamp = record.updated_at
+    assert stamp.tzinfo is not None and stamp.utcoffset() == timedelta(0)
+    assert record.created_at == stamp and [r.updated_at for r in records.files.all()] == [stamp]
+    records.ledger.claim(key, "processed", "m")
+    just_after = stamp + timedelta(microseconds=1)
+    # The same moments as UTC, as another zone's wall time, and naive (taken as UTC).
+    for shift in (UTC, timezone(timedelta(hours=-7, minutes=-30)), None):
+        before, after = ((m.astimezone(shift) if shift else m.replace(tzinfo=None))
+                         for m in (stamp, just_after))
+        assert records.files.stalled(before) == []
+        assert records.files.stalled(after) == [(key, stamp)]
+        assert records.ledger.unsent(before) == []
+        assert records.ledger.unsent(after) == [(key, "processed", "m")]
+    records.files.advance(key, State.STORED, type="document", location="file:///x")
+    assert records.files.stalled(just_after) == []  # touched since

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 
@@ -56,12 +55,8 @@ def test_the_table_leaves_no_pair_unclassified() -> None:
     assert (State.QUARANTINED, State.DONE) in ILLEGAL
 
 
-@pytest.fixture()
-def records(tmp_path: Path) -> Records:
-    return Records(f"sqlite:///{tmp_path / 'records.db'}")
-
-
 def test_the_database_refuses_illegal_moves_and_keeps_the_state(records: Records) -> None:
+    # On SQLite and on PostgreSQL (the ``records`` fixture).
     key = records.uploads.receive("k-cdcdcdcdcdcd", "k.txt", SHA, 5, 1).key
     with pytest.raises(IllegalTransition):
         records.files.advance(key, State.DONE)

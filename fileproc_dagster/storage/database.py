@@ -1,9 +1,11 @@
 """One records database on any SQLAlchemy URL: the engine, transactions and migrations.
 
-SQLite (the embedded default) gets WAL and a busy timeout for concurrent runs; PostgreSQL a
-pre-ping pool. The schema is brought to the newest Alembic revision on first use, under a lock
-(a lock file beside a SQLite database, an advisory lock on PostgreSQL), so two processes
-starting at once migrate it once.
+SQLite (the embedded default) gets WAL and a busy timeout for concurrent runs; PostgreSQL (a
+plain ``postgresql://`` URL is enough) a pre-ping pool, so a server restart costs only the
+operations that meet it a TransientError (retried), not the process its engine. The schema is
+brought to the newest Alembic revision on first use, under a lock (a lock file beside a
+SQLite database, an advisory lock on PostgreSQL), so two processes starting at once migrate
+it once.
 """
 
 from __future__ import annotations
@@ -26,6 +28,26 @@ from fileproc_dagster.errors import TransientError
 MIGRATIONS = Path(__file__).with_name("migrations")
 BASELINE = "0001"  # the schema that ``metadata.create_all`` made before migrations existed
 _PG_LOCK = 0x66696C65  # any constant shared by every process migrating this schema
+
+
+def driver_url(url: str) -> sa.URL:
+    """The SQLAlchemy URL of a records database URL: a plain ``postgresql://`` gets psycopg2.
+
+    SQLAlchemy 2.1 reads a plain ``postgresql://`` as psycopg 3, which is not installed.
+    psycopg2 is, because dagster-postgres uses it for Dagster's own storage; the records use
+    it too rather than a second driver with its own libpq. A URL that names its driver
+    (``postgresql+psycopg://``, ``postgresql+psycopg2://``) keeps it.
+    """
+    parsed = sa.make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg2")
+    return parsed
+
+
+def unavailable(exc: sa.exc.DBAPIError) -> bool:
+    """Whether an error says the database is down, restarting or unreachable (worth a retry):
+    a connection refused or cut, a busy SQLite file, a connection found closed."""
+    return isinstance(exc, sa.exc.OperationalError) or exc.connection_invalidated
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -86,15 +108,19 @@ class Database:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            if self.url.startswith("sqlite"):
-                engine = sa.create_engine(self.url, connect_args={"timeout": 30})
+            url = driver_url(self.url)
+            if url.get_backend_name() == "sqlite":
+                engine = sa.create_engine(url, connect_args={"timeout": 30})
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             else:
-                engine = sa.create_engine(self.url, pool_pre_ping=True)
+                engine = sa.create_engine(url, pool_pre_ping=True)
             try:
                 migrate(engine)
-            except sa.exc.OperationalError as exc:
-                raise TransientError(f"records database unavailable: {exc.orig}") from exc
+            except sa.exc.DBAPIError as exc:
+                engine.dispose()
+                if unavailable(exc):
+                    raise self._unavailable(exc) from exc
+                raise
             self._engine = engine
         return self._engine
 
@@ -104,5 +130,14 @@ class Database:
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except sa.exc.OperationalError as exc:
-            raise TransientError(f"records database unavailable: {exc.orig}") from exc
+        except sa.exc.DBAPIError as exc:
+            if unavailable(exc):
+                raise self._unavailable(exc) from exc
+            raise
+
+    def _unavailable(self, exc: sa.exc.DBAPIError) -> TransientError:
+        # The driver's message, on one line, after the database it is about (no password).
+        reason = "; ".join(line.strip() for line in str(exc.orig).splitlines() if line.strip())
+        where = driver_url(self.url).render_as_string(hide_password=True)
+        return TransientError(f"records database unavailable ({where}): "
+                              f"{reason or type(exc.orig).__name__}")

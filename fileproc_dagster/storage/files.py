@@ -59,11 +59,6 @@ def load(cls: type[T], row: sa.Row[Any]) -> T:
     return cls(**values)
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class Files:
     """Reads and state changes of records."""
 
@@ -147,4 +142,4 @@ class Files:
                  .where(files.c.state.in_(UNFINISHED), files.c.updated_at < idle_since)
                  .order_by(files.c.updated_at).limit(limit))
         with self.db.transaction() as conn:
-            return [(key, _utc(updated)) for key, updated in conn.execute(query)]
+            return [(key, updated) for key, updated in conn.execute(query)]

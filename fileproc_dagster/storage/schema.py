@@ -6,7 +6,34 @@ dropped into the upload directory, ``notifications`` the ledger of messages owed
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A moment kept in UTC and read back aware, in UTC, on every backend.
+
+    PostgreSQL keeps the offset and answers in the session's time zone; SQLite keeps text
+    without one (an offset given is dropped, not applied) and answers naive. So values are
+    turned to UTC before they are written or compared, a naive one taken as UTC already.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.replace(tzinfo=None) if dialect.name == "sqlite" else moment
+
+    def process_result_value(self, value: datetime | None,
+                             dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
 
 metadata = sa.MetaData()
 
@@ -28,8 +55,8 @@ files = sa.Table(
     # Set when a file failed inside a multi-file run, whose Dagster status cannot show it:
     # the sensor then requests a run of that partition alone, which reports the failure.
     sa.Column("verdict_pending", sa.Boolean, nullable=False, default=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 uploads = sa.Table(
@@ -43,7 +70,7 @@ uploads = sa.Table(
     sa.Column("duplicate", sa.Boolean, nullable=False, default=False),
     # "sensor" uploads get runs from the sensor; "process" ones are run in-process by the CLI.
     sa.Column("origin", sa.String(16), nullable=False, default="sensor"),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("name", "size", "mtime_ns", name="uq_upload_identity"),
 )
 
@@ -52,5 +79,5 @@ notifications = sa.Table(
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("event", sa.String(64), primary_key=True),
     sa.Column("message", sa.Text, nullable=False),
-    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("sent_at", UtcDateTime()),
 )
