@@ -76,3 +76,10 @@ def test_times_are_utc_and_compare_alike_however_given(records: Records) -> None
         assert records.ledger.unsent(after) == [(key, "processed", "m")]
     records.files.advance(key, State.STORED, type="document", location="file:///x")
     assert records.files.stalled(just_after) == []  # touched since
+
+
+def test_text_with_nul_characters_is_stored_without_them(records: Records) -> None:
+    key = records.uploads.receive("k-abababababab", "k.pdf", SHA, 5, 1).key
+    records.files.advance(key, "stored", type="document", location="file:///x")
+    record = records.files.advance(key, "described", description="PDF\x00", text="a\x00b")
+    assert (record.description, record.text) == ("PDF", "ab")

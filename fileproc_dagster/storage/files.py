@@ -93,7 +93,10 @@ class Files:
         Re-applying the current state rewrites its values (a retried step); an earlier state
         than the current one is ignored, so a late retry cannot undo later work.
         """
-        self._move(key, state, {"error": None, **values}, rewrite=bool(values))
+        # PostgreSQL refuses NUL in text, and a PDF's text layer may hold one: it carries
+        # nothing a reader would miss.
+        clean = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in values.items()}
+        self._move(key, state, {"error": None, **clean}, rewrite=bool(values))
         record = self.get(key)
         assert record is not None
         return record
