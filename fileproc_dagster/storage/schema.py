@@ -57,6 +57,9 @@ files = sa.Table(
     sa.Column("verdict_pending", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # Counts by state and type, the files done last, unfinished files by their last update.
+    sa.Index("ix_files_state_type", "state", "type"),
+    sa.Index("ix_files_state_updated_at", "state", "updated_at"),
 )
 
 uploads = sa.Table(
