@@ -76,6 +76,31 @@ class Files:
         with self.db.transaction() as conn:
             return [load(Record, r) for r in conn.execute(query.limit(limit))]
 
+    def counts(self) -> dict[tuple[State, str | None], int]:
+        """How many records are in each (state, type), counted by the database in one query.
+
+        Example::
+
+            records.files.counts()  # {(State.DONE, "document"): 2, (State.RECEIVED, None): 1}
+        """
+        query = (sa.select(files.c.state, files.c.type, sa.func.count())
+                 .group_by(files.c.state, files.c.type))
+        with self.db.transaction() as conn:
+            return {(State(state), kind): int(n) for state, kind, n in conn.execute(query)}
+
+    def processing_times(self, limit: int = 1000) -> list[tuple[str | None, float]]:
+        """(type, seconds from registration to done) of the ``limit`` files done last.
+
+        The time a file took end to end, waiting in the run queue included; only the two
+        timestamps of each row are read.
+        """
+        query = (sa.select(files.c.type, files.c.created_at, files.c.updated_at)
+                 .where(files.c.state == State.DONE)
+                 .order_by(files.c.updated_at.desc()).limit(limit))
+        with self.db.transaction() as conn:
+            return [(kind, max(0.0, (updated - created).total_seconds()))
+                    for kind, created, updated in conn.execute(query)]
+
     def _move(self, key: str, target: State, values: dict[str, Any], rewrite: bool) -> None:
         """Apply a checked move; staying in the same state writes ``values`` if ``rewrite``."""
         with self.db.transaction() as conn:

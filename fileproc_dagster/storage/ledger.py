@@ -34,6 +34,13 @@ class Ledger:
             conn.execute(notifications.update().where(
                 notifications.c.key == key, notifications.c.event == event).values(sent_at=now()))
 
+    def owed(self) -> int:
+        """How many notifications were entered and never stamped sent."""
+        query = sa.select(sa.func.count()).select_from(notifications).where(
+            notifications.c.sent_at.is_(None))
+        with self.db.transaction() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def unsent(self, idle_since: datetime, limit: int = 500) -> list[tuple[str, str, str]]:
         """Notifications never stamped sent for files untouched since ``idle_since``.
 

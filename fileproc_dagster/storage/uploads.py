@@ -115,6 +115,13 @@ class Uploads:
             return set(conn.execute(sa.select(uploads.c.name).where(
                 uploads.c.state == UploadState.PENDING)).scalars())
 
+    def pending_count(self) -> int:
+        """How many registered uploads are still in the upload directory, not yet handled."""
+        query = sa.select(sa.func.count()).select_from(uploads).where(
+            uploads.c.state == UploadState.PENDING)
+        with self.db.transaction() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def pending(self, key: str) -> list[Upload]:
         """Uploads of this record still waiting in the upload directory."""
         with self.db.transaction() as conn:
