@@ -3,9 +3,17 @@ Prometheus scrapes it (in this process and through ``fileproc metrics``)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from prometheus_client.openmetrics.parser import (
@@ -175,3 +183,55 @@ def test_job_name_is_the_process_file_job() -> None:
     from fileproc_dagster.defs.jobs import process_file
 
     assert process_file.name == PROCESS_JOB
+
+
+# -- the command ---------------------------------------------------------------------------
+
+def _until(ready: Callable[[], Any], timeout_s: float) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return ready()
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_command_serves_metrics(settings: Settings) -> None:
+    (settings.upload_dir / "waiting.txt").write_bytes(b"not registered yet\n")
+    port = free_port()
+    env = {**os.environ, "FILEPROC_HOME": str(settings.home)}
+    command = shutil.which("fileproc", path=str(Path(sys.executable).parent))
+    assert command is not None
+    server = subprocess.Popen([command, "metrics", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        text = _until(lambda: scrape(f"http://127.0.0.1:{port}/metrics"), timeout_s=120)
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert f"serving Prometheus metrics on http://127.0.0.1:{port}/metrics" in out
+    got = samples_of(text)
+    assert value(got, "fileproc_up") == 1
+    assert value(got, "fileproc_uploads_waiting") == 1
+    # The configured instance: the embedded default's DAGSTER_HOME, made by the command.
+    assert value(got, "fileproc_dagster_up") == 1
+    assert value(got, "fileproc_dagster_runs", job=PROCESS_JOB, status="queued") == 0
+    assert (settings.dagster_home / "dagster.yaml").is_file()
+
+
+def test_command_reports_a_port_in_use(settings: Settings) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = str(Path(sys.executable).parent / "fileproc")
+        result = subprocess.run([command, "metrics", "--port", str(port)], capture_output=True,
+                                text=True, timeout=120,
+                                env={**os.environ, "FILEPROC_HOME": str(settings.home)})
+    assert result.returncode == 1
+    assert f"cannot serve metrics on 127.0.0.1:{port}" in result.stderr
+

@@ -109,6 +109,21 @@ def cmd_release(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_metrics(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve Prometheus metrics, computed on each scrape, until SIGTERM or Ctrl-C."""
+    from fileproc_dagster.app.metrics import serve
+
+    _prepare(settings)
+    try:
+        with serve(settings, args.host, args.port) as server:
+            print(f"serving Prometheus metrics on {server.url}", flush=True)
+            server.wait()
+    except OSError as exc:
+        print(f"cannot serve metrics on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fileproc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,11 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
         "release", help="move quarantined files back for another try (by partition key)")
     release.add_argument("--json", action="store_true", help="one JSON object per key")
     release.add_argument("keys", nargs="+", metavar="KEY")
+    metrics = sub.add_parser("metrics", help="serve Prometheus metrics (on loopback by default)")
+    metrics.add_argument("--host", default="127.0.0.1")
+    metrics.add_argument("--port", type=int, default=9108)
     return parser
 
 
 COMMANDS = {"init": cmd_init, "dev": cmd_dev, "upload": cmd_upload, "process": cmd_process,
-            "records": cmd_records, "release": cmd_release}
+            "records": cmd_records, "release": cmd_release, "metrics": cmd_metrics}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
