@@ -49,6 +49,7 @@ RUN_STATUSES = (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
 PROCESSING_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
                       float("inf"))
 PROCESSING_WINDOW = 1000  # the files done last that the processing-time histogram covers
+UP_HELP = "Whether the records database and the upload directories could be read."
 NO_TYPE = "unknown"  # a record whose content was never typed (not stored yet, refused unread)
 
 
@@ -80,13 +81,13 @@ class FileprocCollector(Collector):
             try:
                 families = [*self._records(), *self._directories()]
             except Exception as exc:  # a scrape must answer, saying the source is down
-                log.warning("metrics: records database unavailable: %s", exc)
-                return [_gauge("fileproc_up", "Whether the records database answered.", 0)]
+                log.warning("metrics: cannot read the records: %s", exc)
+                return [_gauge("fileproc_up", UP_HELP, 0)]
             families += self._dagster()
             families.append(_gauge("fileproc_scrape_duration_seconds",
                                    "Time taken to compute these metrics.",
                                    time.monotonic() - started))
-            return [_gauge("fileproc_up", "Whether the records database answered.", 1),
+            return [_gauge("fileproc_up", UP_HELP, 1),
                     *families]
 
     def _records(self) -> Iterator[Metric]:
