@@ -30,3 +30,15 @@ def test_resumed_attempt_does_not_append_twice(tmp_path: Path) -> None:
     notifier._append(note)
     assert notifier.send_once(note, records)
     assert len((tmp_path / "outbox.jsonl").read_text().splitlines()) == 1
+
+
+def test_ledger_notes_each_target_until_the_message_is_sent(records: Records) -> None:
+    key = records.uploads.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    assert records.ledger.claim(key, "processed", "Processed k.txt") == "new"
+    records.ledger.mark_delivered(key, "processed", "mail")
+    records.ledger.mark_delivered(key, "processed", "mail")  # a repeat is harmless
+    assert records.ledger.delivered(key, "processed") == {"mail"}
+    assert records.ledger.delivered(key, "duplicate-2") == set()
+    records.ledger.mark_sent(key, "processed")
+    assert records.ledger.delivered(key, "processed") == set()  # nothing left to remember
+    assert records.ledger.claim(key, "processed", "Processed k.txt") is None
