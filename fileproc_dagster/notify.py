@@ -197,19 +197,29 @@ class Notifier:
         failures = []
         with _redacted(self.urls) as complaints:
             for target in (t for t in targets if t.id not in have):
-                sender = self._sender(target.url)
-                if sender is None:
-                    failures.append(f"target {target.number} of FILEPROC_NOTIFY_URLS is not a "
-                                    f"valid Apprise URL ({target.shown})")
-                elif sender.notify(title="fileproc", body=notification.message):
+                failure = self._tell(target, notification, complaints)
+                if failure is None:
                     ledger.mark_delivered(notification.key, notification.event, target.id)
                 else:
-                    said = complaints.take()
-                    failures.append(f"{target} did not accept the message"
-                                    + (f": {said}" if said else ""))
-                complaints.take()
+                    failures.append(failure)
         if failures:
             raise Undelivered(notification.id, failures)
+
+    def _tell(self, target: Target, notification: Notification,
+              complaints: _Complaints) -> str | None:
+        """Send to one target: None if it accepted the message, else why not."""
+        complaints.take()  # what was said before is not about this target
+        sender = self._sender(target.url)
+        if sender is None:
+            return (f"target {target.number} of FILEPROC_NOTIFY_URLS is not a valid Apprise "
+                    f"URL ({target.shown})")
+        try:
+            if sender.notify(title="fileproc", body=notification.message):
+                return None
+            said = complaints.take()
+        except Exception as exc:  # a sender's own bug must not cost the other targets
+            said = f"{type(exc).__name__} in Apprise"  # its text might quote the URL
+        return f"{target} did not accept the message" + (f": {said}" if said else "")
 
     def send_once(self, notification: Notification, records: Records) -> bool:
         """Send unless the ledger says it was sent; True if it was sent now.

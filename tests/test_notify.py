@@ -97,3 +97,23 @@ def test_an_invalid_url_does_not_stop_the_others(
                                           r"Apprise URL \(nosuchscheme\)"):
         notifier.send_once(Notification(key, "processed", "Processed k.txt"), records)
     assert webhook_receiver.accepted == ["Processed k.txt"]
+
+
+def test_a_sender_that_raises_is_a_failure_of_its_target_alone(
+        tmp_path: Path, records: Records, webhook_receiver: WebhookReceiver,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        def notify(self, **_: str) -> bool:
+            raise RuntimeError("json://alice:pw-secret@example.org went wrong")
+
+    key = records.uploads.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    notifier = Notifier(tmp_path / "outbox.jsonl", ["json://alice:pw-secret@example.org",
+                                                    webhook_receiver.url()])
+    real = notifier._sender
+    monkeypatch.setattr(notifier, "_sender",
+                        lambda url: Broken() if "pw-secret" in url else real(url))
+    with pytest.raises(Undelivered) as caught:
+        notifier.send_once(Notification(key, "processed", "Processed k.txt"), records)
+    assert caught.value.failures == ["target 1 of FILEPROC_NOTIFY_URLS (json://example.org) did "
+                                     "not accept the message: RuntimeError in Apprise"]
+    assert webhook_receiver.accepted == ["Processed k.txt"]
