@@ -43,3 +43,17 @@ class MemoryLimit(BadInput):
     Permanent for that file under that limit: it is quarantined, and can be released for
     another try once the limit is raised.
     """
+
+
+class Undelivered(TransientError):
+    """Notification targets that did not accept a message (down, refusing, misconfigured).
+
+    The file it is about is done regardless; the ledger keeps the message owed to those
+    targets, and a resend tries them again. ``failures`` names each target, never its URL.
+    """
+
+    def __init__(self, notification_id: str, failures: list[str]) -> None:
+        super().__init__(f"notification {notification_id} not delivered: "
+                         + "; ".join(failures))
+        self.notification_id = notification_id
+        self.failures = failures

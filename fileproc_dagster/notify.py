@@ -5,24 +5,31 @@ webhooks...) are Apprise URLs. The ledger row is written before sending and stam
 the outbox is checked for the notification's id before appending, so a retry after a crash
 anywhere in between appends nothing twice.
 
+Each target is sent to on its own and the ledger notes each one that accepts: a target that is
+down or refuses (an HTTP 500, a closed SMTP port) raises ``Undelivered`` naming it, the
+notification stays owed, and a resend goes only to the targets that did not take it.
+
 The URLs carry credentials: they are read from the environment only, never logged, and the
 libraries that send (Apprise, urllib3) log through a filter that blanks their secret parts.
+A target is named by its position in FILEPROC_NOTIFY_URLS, its scheme and its host.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
-from fileproc_dagster.errors import TransientError
+from fileproc_dagster.errors import Undelivered
 from fileproc_dagster.storage.records import Records
 
 log = logging.getLogger(__name__)
@@ -44,6 +51,14 @@ class Notification:
 _SENDER_LOGGERS = ("apprise", "urllib3.connectionpool")
 
 
+def _split(url: str) -> tuple[str, str, str]:
+    """Scheme, authority and the rest of a URL; the authority ends at the path, the query or
+    the fragment (``mailto://user:pass@host?to=a@example.org`` has ``@`` in its query)."""
+    scheme, _, rest = url.partition("://")
+    cut = re.search(r"[/?#]", rest)
+    return (scheme, rest, "") if cut is None else (scheme, rest[:cut.start()], rest[cut.start():])
+
+
 def secret_parts(urls: list[str]) -> list[str]:
     """The parts of Apprise URLs that may be secret, longest first.
 
@@ -53,8 +68,7 @@ def secret_parts(urls: list[str]) -> list[str]:
     parts: set[str] = set()
     for url in urls:
         parts.add(url)
-        _, _, rest = url.partition("://")
-        authority, _, tail = rest.partition("/")
+        _, authority, tail = _split(url)
         userinfo, at, host = authority.rpartition("@")
         parts.update(userinfo.split(":") if at else [])
         if "." not in host:
@@ -71,25 +85,72 @@ class _Redact(logging.Filter):
         super().__init__()
         self.secrets = secrets
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+    def blank(self, message: str) -> str:
         for secret in self.secrets:
             message = message.replace(secret, "****")
-        record.msg, record.args = message, ()
+        return message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.blank(record.getMessage()), ()
         return True
 
 
+class _Complaints(logging.Handler):
+    """What the senders said went wrong (warnings and errors, already blanked)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def take(self) -> str:
+        said, self.messages = list(dict.fromkeys(self.messages)), []
+        return " / ".join(said)[:300]
+
+
 @contextmanager
-def _redacted(urls: list[str]) -> Iterator[None]:
+def _redacted(urls: list[str]) -> Iterator[_Complaints]:
     redact = _Redact(secret_parts(urls))
+    complaints = _Complaints()
     loggers = [logging.getLogger(name) for name in _SENDER_LOGGERS]
     for logger in loggers:
         logger.addFilter(redact)
+    loggers[0].addHandler(complaints)
     try:
-        yield
+        yield complaints
     finally:
+        loggers[0].removeHandler(complaints)
         for logger in loggers:
             logger.removeFilter(redact)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One Apprise URL of FILEPROC_NOTIFY_URLS; shown by position, scheme and host only."""
+
+    number: int
+    url: str = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        """What the ledger notes of the target: a digest of its URL, never the URL."""
+        return hashlib.sha256(self.url.encode()).hexdigest()[:32]
+
+    @property
+    def shown(self) -> str:
+        """Scheme and host, e.g. ``json://hooks.example.org``; a host without a dot may be a
+        token (slack://T000/B000/XXXX) and is left out."""
+        scheme, authority, _ = _split(self.url)
+        if "://" not in self.url or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,19}", scheme):
+            return "no scheme"
+        host = authority.rpartition("@")[2]
+        return _Redact(secret_parts([self.url])).blank(
+            f"{scheme}://{host}" if "." in host else scheme)
+
+    def __str__(self) -> str:
+        return f"target {self.number} of FILEPROC_NOTIFY_URLS ({self.shown})"
 
 
 class Notifier:
@@ -98,6 +159,7 @@ class Notifier:
     def __init__(self, outbox: Path, urls: list[str] | None = None) -> None:
         self.outbox = Path(outbox)
         self.urls = [u for u in (urls or []) if u.strip()]
+        self._senders: dict[str, Any] = {}
 
     def _in_outbox(self, notification_id: str) -> bool:
         if not self.outbox.exists():
@@ -117,28 +179,56 @@ class Notifier:
             out.flush()
             os.fsync(out.fileno())
 
-    def _send_targets(self, notification: Notification) -> None:
-        if not self.urls:
-            return
-        import apprise
+    def _sender(self, url: str) -> Any:
+        """Apprise's plugin for one URL (None if it is not a valid one), made once."""
+        if url not in self._senders:
+            import apprise
 
-        with _redacted(self.urls):
-            targets = apprise.Apprise()
-            for number, url in enumerate(self.urls, 1):
-                if not targets.add(url):
-                    # Only its position and scheme: the URL itself may hold a password.
-                    raise TransientError(
-                        f"notification target {number} of FILEPROC_NOTIFY_URLS is not a valid "
-                        f"Apprise URL (scheme {url.partition(':')[0][:20]!r})")
-            if not targets.notify(title="fileproc", body=notification.message):
-                raise TransientError("a notification target did not accept the message")
+            self._senders[url] = apprise.Apprise.instantiate(url)
+        return self._senders[url]
+
+    def _send_targets(self, notification: Notification, records: Records,
+                      resumed: bool) -> None:
+        targets = [Target(number, url) for number, url in enumerate(self.urls, 1)]
+        if not targets:
+            return
+        ledger = records.ledger
+        have = ledger.delivered(notification.key, notification.event) if resumed else set()
+        failures = []
+        with _redacted(self.urls) as complaints:
+            for target in (t for t in targets if t.id not in have):
+                failure = self._tell(target, notification, complaints)
+                if failure is None:
+                    ledger.mark_delivered(notification.key, notification.event, target.id)
+                else:
+                    failures.append(failure)
+        if failures:
+            raise Undelivered(notification.id, failures)
+
+    def _tell(self, target: Target, notification: Notification,
+              complaints: _Complaints) -> str | None:
+        """Send to one target: None if it accepted the message, else why not."""
+        complaints.take()  # what was said before is not about this target
+        sender = self._sender(target.url)
+        if sender is None:
+            return (f"target {target.number} of FILEPROC_NOTIFY_URLS is not a valid Apprise "
+                    f"URL ({target.shown})")
+        try:
+            if sender.notify(title="fileproc", body=notification.message):
+                return None
+            said = complaints.take()
+        except Exception as exc:  # a sender's own bug must not cost the other targets
+            said = f"{type(exc).__name__} in Apprise"  # its text might quote the URL
+        return f"{target} did not accept the message" + (f": {said}" if said else "")
 
     def send_once(self, notification: Notification, records: Records) -> bool:
         """Send unless the ledger says it was sent; True if it was sent now.
 
-        The outbox line is written first, exactly once; external targets are told until the
-        ledger is stamped (at least once). A target that is down raises TransientError (the
-        step retries) without holding back the outbox line or the file, which is done.
+        The outbox line is written first, exactly once; then each target still owed the
+        message is told (at least once: a crash between its answer and the ledger's note
+        tells it again). Targets that do not accept it raise ``Undelivered`` naming them,
+        without holding back the outbox line or the file, which is done; the ledger keeps the
+        notification owed to them until a resend gets through.
         """
         claim = records.ledger.claim(notification.key, notification.event,
                                            notification.message)
@@ -148,6 +238,6 @@ class Notifier:
         # Only an attempt that died half-way needs the outbox scan.
         if claim == "new" or not self._in_outbox(notification.id):
             self._append(notification)
-        self._send_targets(notification)
+        self._send_targets(notification, records, resumed=claim == "resumed")
         records.ledger.mark_sent(notification.key, notification.event)
         return True

@@ -21,7 +21,7 @@ from fileproc_dagster.describe import worker as limits
 from fileproc_dagster.intake.moves import delete_upload, is_same_upload, quarantine_upload
 from fileproc_dagster.intake.names import upload_path
 from fileproc_dagster.describe.detect import detect
-from fileproc_dagster.errors import BadInput, FileprocError, LostUpload
+from fileproc_dagster.errors import BadInput, FileprocError, LostUpload, Undelivered
 from fileproc_dagster.describe import describe, warm_up
 from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
 from fileproc_dagster.describe.worker import run_bounded
@@ -48,11 +48,13 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class Finalized:
-    """The end of one file: its record, uploads removed and notifications sent now."""
+    """The end of one file: its record, uploads removed, notifications sent now and the
+    targets that did not take one (it stays owed to them, see ``Notifier.send_once``)."""
 
     record: Record
     deleted: list[str]
     notified: list[str]
+    undelivered: list[str]
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ class Pipeline:
         record = self.records.files.advance(key, State.DONE)
         deleted: list[str] = []
         notified: list[str] = []
+        undelivered: list[str] = []
         for upload in self.records.uploads.pending(key):
             if delete_upload(self.upload_dir, upload):
                 deleted.append(upload.name)
@@ -161,16 +164,25 @@ class Pipeline:
             if upload.duplicate:
                 self._notify(key, f"duplicate-{upload.id}",
                              f"Duplicate {upload.name} of {record.name} ({record.type}) - "
-                             f"db: {record.uuid}, s3: {record.location}", notified)
+                             f"db: {record.uuid}, s3: {record.location}", notified, undelivered)
             self.records.uploads.set_state(upload.id, UploadState.DELETED)
         self._notify(key, "processed", f"Processed {record.name} ({record.type}) - "
-                     f"db: {record.uuid}, s3: {record.location}", notified)
+                     f"db: {record.uuid}, s3: {record.location}", notified, undelivered)
         faults.crash("after_notify", key, record.name)
-        return Finalized(record=record, deleted=deleted, notified=notified)
+        return Finalized(record=record, deleted=deleted, notified=notified,
+                         undelivered=undelivered)
 
-    def _notify(self, key: str, event: str, message: str, sent: list[str]) -> None:
-        if self.notifier.send_once(Notification(key, event, message), self.records):
-            sent.append(message)
+    def _notify(self, key: str, event: str, message: str, sent: list[str],
+                undelivered: list[str] | None = None) -> None:
+        # A target that is down must not hold back the file, which is done: the ledger keeps
+        # the message owed to it and resend_notifications sends it later.
+        try:
+            if self.notifier.send_once(Notification(key, event, message), self.records):
+                sent.append(message)
+        except Undelivered as exc:
+            log.warning("%s; sent again later by resend_notifications", exc)
+            if undelivered is not None:
+                undelivered.extend(f"{event}: {failure}" for failure in exc.failures)
 
     def quarantine(self, key: str, reason: str) -> list[Path]:
         """End a bad file in ``quarantined``, moving its uploads aside (never deleting them)."""

@@ -1,5 +1,6 @@
 """Shared fixtures: the development corpus (scored tests), per-test FILEPROC_HOME, the real
-daemon on it, the local S3 and PostgreSQL servers, and records on either backend."""
+daemon on it, the local S3 and PostgreSQL servers, records on either backend, and the
+notification targets (SMTP and webhook receivers on loopback)."""
 
 from __future__ import annotations
 
@@ -172,3 +173,23 @@ def records(db_url: str) -> Any:
     from fileproc_dagster.storage.records import Records
 
     return Records(db_url)
+
+
+@pytest.fixture()
+def mail_receiver() -> Iterator[Any]:
+    """An SMTP server on loopback checking a login; ``.url()`` is its ``mailto://`` URL."""
+    from support.receivers import MailReceiver
+
+    receiver = MailReceiver(user="notifier", password="mail-Pa55word").start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture()
+def webhook_receiver() -> Iterator[Any]:
+    """A JSON webhook on loopback answering ``.status``; ``.url()`` is its ``json://`` URL."""
+    from support.receivers import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()

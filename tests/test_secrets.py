@@ -116,11 +116,10 @@ def test_secret_url_is_used_but_never_shown(settings: Settings, hook: str, tmp_p
     assert "Processed minutes.txt" in outbox and SECRET not in outbox
 
 
-@pytest.mark.slow
 def test_target_that_is_down_keeps_the_file_done(settings: Settings, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch,
                                                  caplog: pytest.LogCaptureFixture) -> None:
-    """Port 9 refuses at once; the step retries (backoff, about a minute) and then fails."""
+    """Port 9 refuses at once; the step finishes the file and names the target that failed."""
     caplog.set_level(logging.DEBUG)
     source = tmp_path / "agenda.txt"
     source.write_bytes(h.text("agenda"))
@@ -157,9 +156,28 @@ def test_malformed_url_is_reported_without_its_secret(settings: Settings,
 
 def test_secret_parts_cover_passwords_and_tokens() -> None:
     parts = secret_parts(["json://alice:p%40ss@example.org/hook",
-                          "slack://TokenA1/TokenB22/TokenC333"])
+                          "slack://TokenA1/TokenB22/TokenC333",
+                          "mailto://bob:m%40ilpw@smtp.example.org:587?to=ops@example.org"])
     assert {"p%40ss", "p@ss", "alice", "TokenA1", "TokenB22", "TokenC333"} <= set(parts)
+    # The authority ends at the query, whose addresses have an "@" too.
+    assert {"bob", "m%40ilpw", "m@ilpw", "ops@example.org"} <= set(parts)
     assert "example.org" not in parts  # host names stay readable in the senders' logs
+    assert "smtp.example.org:587" not in parts
+
+
+def test_mail_password_is_used_but_never_shown(settings: Settings, mail_receiver: Any,
+                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    source = tmp_path / "rota.txt"
+    source.write_bytes(h.text("rota"))
+    mail_receiver.password = SECRET  # the server checks the login given in the URL
+    outcome, events, written = _process_with_urls(settings, monkeypatch, mail_receiver.url(),
+                                                  source)
+    assert outcome.record.state == "done"
+    assert [(m.login, m.text.split(" - ")[0]) for m in mail_receiver.messages] == [
+        ("notifier", "Processed rota.txt (document)")]
+    _assert_nowhere(SECRET, settings, events, caplog.text, written)
 
 
 def test_notification_left_unsent_is_sent_again_when_the_target_is_back(

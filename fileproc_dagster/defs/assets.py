@@ -147,9 +147,12 @@ def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
 
     def finalize(key: str) -> dict[str, Any]:
         finalized = files.finalize_file(key)
+        for failure in finalized.undelivered:  # the file is done; resend_notifications retries
+            context.log.warning(f"{key}: notification not delivered, {failure}")
         return {"record_id": finalized.record.uuid,
                 "location": dg.MetadataValue.url(finalized.record.location or ""),
                 "uploads_deleted": dg.MetadataValue.json(finalized.deleted),
-                "notifications": dg.MetadataValue.json(finalized.notified)}
+                "notifications": dg.MetadataValue.json(finalized.notified),
+                "notifications_undelivered": dg.MetadataValue.json(finalized.undelivered)}
 
     return for_each_file(context, files, "finalizing the file", finalize, config.timeout_s)

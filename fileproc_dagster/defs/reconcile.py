@@ -6,9 +6,9 @@ queue slot until the max-runtime limit and is never retried. Each tick looks onl
 starting and started runs of ``process_file``, reads the pid each worker logs when it starts,
 and reports a run whose worker is gone as failed, so run retries re-execute it FROM_FAILURE.
 Files whose runs failed for good (run retries used up) get a run of their own; every side
-effect being idempotent, a repeated step does no harm. Notifications that a target down
-through every retry left unsent are sent again by a ``resend_notifications`` run, every
-``RESEND_EVERY_S`` while any remains.
+effect being idempotent, a repeated step does no harm. Notifications that a target did not
+accept (down, refusing: the file was finished regardless) are sent again, to that target
+alone, by a ``resend_notifications`` run, every ``RESEND_EVERY_S`` while any remains.
 
 Pids are checked on this machine: the code servers that launch runs with the default launcher
 must share the daemon's host and process namespace (as in the embedded default); runs whose
@@ -25,7 +25,7 @@ from typing import Any
 import dagster as dg
 
 from fileproc_dagster import recovery
-from fileproc_dagster.errors import TransientError
+from fileproc_dagster.errors import TransientError, Undelivered
 from fileproc_dagster.notify import Notification
 
 from ._dagster_compat import (code_server_host, partition_range, report_run_failed,
@@ -130,13 +130,14 @@ def resend(context: dg.OpExecutionContext, records: RecordsResource,
     """Sends the notifications left unsent, each exactly as first written in the ledger."""
     store, sender = records.store(), notifier.notifier()
     unsent = store.ledger.unsent(datetime.now(UTC) - timedelta(seconds=RESEND_EVERY_S))
-    failed = []
+    failed: dict[str, list[str]] = {}
     for key, event, message in unsent:
         try:
             sender.send_once(Notification(key, event, message), store)
-        except TransientError as exc:
-            context.log.warning(f"notification {event} of {key}: {exc}")
-            failed.append(f"{key}:{event}")
+        except TransientError as exc:  # targets that refused, or the records database
+            context.log.warning(str(exc))
+            failed[f"{key}:{event}"] = exc.failures if isinstance(exc, Undelivered) \
+                else [str(exc)]
     if failed:
         raise dg.Failure(description=f"{len(failed)} of {len(unsent)} notification(s) still "
                          f"not accepted; tried again in {RESEND_EVERY_S} s",

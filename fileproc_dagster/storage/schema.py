@@ -1,7 +1,8 @@
 """The tables of the records database, as the statements see them (migrations create them).
 
 ``files`` holds one row per file content (the record users see), ``uploads`` one per file
-dropped into the upload directory, ``notifications`` the ledger of messages owed and sent.
+dropped into the upload directory, ``notifications`` the ledger of messages owed and sent,
+``notification_deliveries`` which targets accepted a message not yet sent to all of them.
 """
 
 from __future__ import annotations
@@ -83,4 +84,14 @@ notifications = sa.Table(
     sa.Column("event", sa.String(64), primary_key=True),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("sent_at", UtcDateTime()),
+)
+
+# One row per notification and target that accepted it; ``target`` is a digest of the
+# target's URL (which may hold a password), so a resend skips the targets that have it.
+notification_deliveries = sa.Table(
+    "notification_deliveries", metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("event", sa.String(64), primary_key=True),
+    sa.Column("target", sa.String(32), primary_key=True),
+    sa.Column("delivered_at", UtcDateTime(), nullable=False),
 )
