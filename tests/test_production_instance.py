@@ -24,6 +24,7 @@ from fileproc_dagster.storage.records import Records
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy" / "dagster.yaml"
 PACKAGED = REPO / "fileproc_dagster" / "app" / "dagster_production.yaml"
+ASSET_NAMES = ("stored_object", "file_record", "file_description", "processed_file")
 DAGSTER_TABLES = {"runs", "event_logs", "jobs", "instigators", "asset_keys"}
 
 
@@ -176,7 +177,9 @@ def test_the_daemon_on_postgresql_processes_dropped_files(
     settings = dataclasses.replace(settings, db_url=pg_url)
     files = [make_text(tmp_path / f"minutes_{i}.txt", i) for i in range(4)]
     try:
-        with running(settings, {"FILEPROC_DB_URL": pg_url}, DEPLOY) as daemon:
+        # The production environment of the README, event batches included.
+        env = {"FILEPROC_DB_URL": pg_url, "DAGSTER_EVENT_BATCH_SIZE": "50"}
+        with running(settings, env, DEPLOY) as daemon:
             for path in files:
                 drop(settings, path)
             records = Records(settings.db_url)
@@ -186,6 +189,11 @@ def test_the_daemon_on_postgresql_processes_dropped_files(
             with daemon.instance() as instance:
                 runs = instance.get_runs(dg.RunsFilter(job_name="process_file"))
                 covered = run_partitions(instance)
+                # Written in batches: every asset still has one materialization per file.
+                materialized = {asset: sorted(
+                    r.partition_key for r in instance.fetch_materializations(
+                        dg.AssetKey(asset), limit=100).records)
+                    for asset in ASSET_NAMES}
         assert sorted((r.name, r.state, r.type) for r in done) == [
             (p.name, "done", "document") for p in files]
         assert sorted(objects(settings).values()) == [1] * len(files)
@@ -194,6 +202,7 @@ def test_the_daemon_on_postgresql_processes_dropped_files(
         assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         assert sorted(k for keys in covered.values() for k in keys) == sorted(
             r.key for r in done)
+        assert materialized == {asset: sorted(r.key for r in done) for asset in ASSET_NAMES}
         with psycopg2.connect(sa.make_url(dagster_url).render_as_string(
                 hide_password=False)) as conn, conn.cursor() as cursor:
             cursor.execute("SELECT run_id FROM runs")
