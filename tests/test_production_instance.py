@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from daemon import finished, leftovers, make_text, notifications, objects, run_partitions
-from daemon import drop, running
+from daemon import (drop, finished, leftovers, make_text, notifications, objects,
+                    run_partitions, running)
 from fileproc_dagster.app import cli
 from fileproc_dagster.app.instance import on_postgres, prepare_dagster_home
 from fileproc_dagster.settings import Settings
