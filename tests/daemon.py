@@ -33,9 +33,14 @@ def venv_bin(name: str) -> str:
 
 
 class Daemon:
-    """``dagster-daemon run`` on the settings' DAGSTER_HOME, in its own process group."""
+    """``dagster-daemon run`` on the settings' DAGSTER_HOME, in its own process group.
 
-    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
+    ``dagster_yaml`` is the instance config put there (the embedded default's when None);
+    ``env`` is added to the daemon's environment.
+    """
+
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None,
+                 dagster_yaml: Path | None = None) -> None:
         self.settings = settings
         self.log = settings.home / "daemon.log"
         self.env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home),
@@ -43,6 +48,9 @@ class Daemon:
                     **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        if dagster_yaml is not None:
+            settings.dagster_home.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(dagster_yaml, settings.dagster_home / "dagster.yaml")
         prepare_dagster_home(settings.dagster_home)
 
     def start(self) -> None:
@@ -102,9 +110,10 @@ class Daemon:
 
 
 @contextmanager
-def running(settings: Settings, env: dict[str, str] | None = None) -> Iterator[Daemon]:
+def running(settings: Settings, env: dict[str, str] | None = None,
+            dagster_yaml: Path | None = None) -> Iterator[Daemon]:
     """A started daemon, stopped (with its children) whatever happens."""
-    daemon = Daemon(settings, env)
+    daemon = Daemon(settings, env, dagster_yaml)
     daemon.start()
     try:
         yield daemon

@@ -12,17 +12,26 @@ from pathlib import Path
 from fileproc_dagster.settings import Settings
 
 
-def _prepare(settings: Settings) -> None:
-    """Create the embedded default's directories and its Dagster instance config."""
+def _prepare(settings: Settings, production: bool = False) -> None:
+    """Create the directories and the Dagster instance config (production's: PostgreSQL)."""
     from fileproc_dagster.app.instance import prepare_dagster_home
 
     settings.ensure_dirs()
-    prepare_dagster_home(settings.dagster_home)
+    prepare_dagster_home(settings.dagster_home, production=production)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
 
 
-def cmd_init(settings: Settings, _: argparse.Namespace) -> int:
-    _prepare(settings)
+def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
+    from fileproc_dagster.app.instance import production_problems
+    from fileproc_dagster.errors import ConfigurationError
+
+    try:
+        _prepare(settings, production=args.production)
+    except ConfigurationError as exc:
+        print(f"fileproc init: {exc}", file=sys.stderr)
+        return 1
+    for problem in production_problems(os.environ) if args.production else []:
+        print(f"warning: {problem}", file=sys.stderr)
     print(f"FILEPROC_HOME={settings.home}\nDAGSTER_HOME={settings.dagster_home}\n"
           f"uploads: {settings.upload_dir}")
     return 0
@@ -127,7 +136,9 @@ def cmd_metrics(settings: Settings, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fileproc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("init", help="create FILEPROC_HOME and the Dagster instance config")
+    init = sub.add_parser("init", help="create FILEPROC_HOME and the Dagster instance config")
+    init.add_argument("--production", action="store_true",
+                      help="Dagster's storage on PostgreSQL (deploy/dagster.yaml, DAGSTER_PG_URL)")
     dev = sub.add_parser("dev", help="run the Dagster UI and daemon with the upload sensor")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
