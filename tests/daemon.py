@@ -192,7 +192,7 @@ def make_png(path: Path, i: int) -> Path:
 
 def make_speech(path: Path, i: int) -> Path:
     """A short spoken message (espeak-ng), distinct for each ``i``."""
-    from fileproc_dagster.samples import make_speech as speak
+    from support.samples import make_speech as speak
 
     return speak(path, f"Message {i}. The parcel for room {i} arrives on Tuesday morning.")
 
