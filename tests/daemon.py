@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +25,10 @@ from fileproc_dagster.settings import Settings
 
 T = TypeVar("T")
 FINISHED = ("done", "quarantined", "failed")
+TESTS = Path(__file__).resolve().parent
+PRODUCT = "fileproc_dagster.definitions"
+# The product's definitions with fault hooks armed from FILEPROC_FAULTS (tests/support).
+FAULTY = "support.faulty_location"
 
 
 def venv_bin(name: str) -> str:
@@ -32,15 +36,27 @@ def venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-class Daemon:
-    """``dagster-daemon run`` on the settings' DAGSTER_HOME, in its own process group."""
+def with_tests_on_path(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with ``tests/`` first on PYTHONPATH: processes started with it (and the
+    extraction workers they spawn) can import ``support``."""
+    paths = [str(TESTS), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**env, "PYTHONPATH": os.pathsep.join(paths)}
 
-    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
+
+class Daemon:
+    """``dagster-daemon run`` on the settings' DAGSTER_HOME, in its own process group, loading
+    ``location`` (a module: the product's, or ``FAULTY`` for faults armed through ``env``)."""
+
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None,
+                 location: str = PRODUCT) -> None:
         self.settings = settings
+        self.location = location
         self.log = settings.home / "daemon.log"
         self.env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home),
                     "FILEPROC_HOME": str(settings.home), "FILEPROC_SENSOR_INTERVAL_S": "1",
                     **(env or {})}
+        if location != PRODUCT:
+            self.env = with_tests_on_path(self.env)
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         prepare_dagster_home(settings.dagster_home)
@@ -50,7 +66,7 @@ class Daemon:
             log.write(f"\n==== daemon start {self.starts + 1} ====\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [venv_bin("dagster-daemon"), "run", "-m", "fileproc_dagster.definitions"],
+                [venv_bin("dagster-daemon"), "run", "-m", self.location],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.starts += 1
 
@@ -102,9 +118,10 @@ class Daemon:
 
 
 @contextmanager
-def running(settings: Settings, env: dict[str, str] | None = None) -> Iterator[Daemon]:
+def running(settings: Settings, env: dict[str, str] | None = None,
+            location: str = PRODUCT) -> Iterator[Daemon]:
     """A started daemon, stopped (with its children) whatever happens."""
-    daemon = Daemon(settings, env)
+    daemon = Daemon(settings, env, location)
     daemon.start()
     try:
         yield daemon

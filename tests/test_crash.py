@@ -21,11 +21,11 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from daemon import (Daemon, commands, descendants, drop, leftovers, live_runs, make_png,
-                    make_speech, make_text, notifications, objects, run_partitions, running,
-                    running_pids, states)
+from daemon import (FAULTY, Daemon, commands, descendants, drop, leftovers, live_runs,
+                    make_png, make_speech, make_text, notifications, objects, run_partitions,
+                    running, running_pids, states)
+from support import faults
 
-from fileproc_dagster import faults
 from fileproc_dagster.defs.sensors import RANGE_END, RANGE_START
 from fileproc_dagster.storage.records import RecordStore
 from fileproc_dagster.settings import Settings
@@ -140,7 +140,7 @@ def test_crash_matrix(settings: Settings, corpus: Path, tmp_path: Path) -> None:
     env = {"FILEPROC_FAULTS": spec, "FILEPROC_FAULTS_DIR": str(marks), "FILEPROC_MAX_BATCH": "4"}
     records = RecordStore(settings.db_url)
     started = time.monotonic()
-    with running(settings, env) as daemon:
+    with running(settings, env, FAULTY) as daemon:
         drop(settings, corpus / "lecture_3740.mp3", LECTURE)
         worker_killed_at, state_at_kill, orphans = _kill_worker_mid_transcription(
             daemon, records)
