@@ -1,1 +1,2 @@
-"""The Dagster-using conveniences: the `fileproc` command, in-process runs, the instance, notebooks."""
+"""The Dagster-using conveniences: the `fileproc` command, in-process runs, the instance,
+notebooks."""

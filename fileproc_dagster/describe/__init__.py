@@ -1,4 +1,5 @@
-"""Describe: type detection from content, extractors (plain functions of a path), the bounded worker."""
+"""Describe: type detection from content, extractors (plain functions of a path), the bounded
+worker."""
 
 from __future__ import annotations
 
