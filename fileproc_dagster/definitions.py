@@ -14,13 +14,16 @@ from fileproc_dagster.defs.resources import (BatchingResource, ExtractorResource
 from fileproc_dagster.defs.reconcile import reconcile_sensor, resend_notifications
 from fileproc_dagster.defs.release import release_quarantined
 from fileproc_dagster.defs.sensors import build_upload_sensor
+from fileproc_dagster.hooks import NO_HOOKS, Hooks
 from fileproc_dagster.settings import Settings
 
 ASSETS = [stored_object, file_record, file_description, processed_file]
 
 
-def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    """The resources of the resolved settings (the embedded default unless told otherwise)."""
+def build_resources(settings: Settings, hooks: Hooks = NO_HOOKS
+                    ) -> dict[str, dg.ConfigurableResource | dg.ResourceDefinition]:
+    """The resources of the resolved settings (the embedded default unless told otherwise);
+    ``hooks`` are called at the step boundaries of each file (tests pass fault injection)."""
     return {
         "uploads": UploadsResource(upload_dir=str(settings.upload_dir),
                                    quarantine_dir=str(settings.quarantine_dir),
@@ -37,17 +40,24 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "extractor": ExtractorResource(worker_memory_bytes=settings.worker_memory_bytes),
         "batching": BatchingResource(max_batch=settings.max_batch,
                                      parallel_runs=settings.parallel_runs),
+        "hooks": dg.ResourceDefinition.hardcoded_resource(
+            hooks, "Called at the step boundaries of each file; inert unless a test wires "
+                   "fault injection in."),
     }
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    """Assets, job, sensor and resources, configured from the environment at load time."""
-    settings = Settings.from_env()
+def build_definitions(settings: Settings, hooks: Hooks = NO_HOOKS) -> dg.Definitions:
+    """Assets, jobs, sensors and resources for resolved settings (and test hooks)."""
     settings.ensure_dirs()
     return dg.Definitions(
         assets=ASSETS,
         jobs=[process_file, release_quarantined, resend_notifications],
         sensors=[build_upload_sensor(settings.sensor_interval_s), reconcile_sensor],
-        resources=build_resources(settings),
+        resources=build_resources(settings, hooks),
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location, configured from the environment at load time."""
+    return build_definitions(Settings.from_env())

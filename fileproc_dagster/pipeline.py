@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fileproc_dagster import faults
 from fileproc_dagster.describe import worker as limits
 from fileproc_dagster.intake.moves import delete_upload, is_same_upload, quarantine_upload
 from fileproc_dagster.intake.names import upload_path
 from fileproc_dagster.describe.detect import detect
 from fileproc_dagster.errors import BadInput, FileprocError, LostUpload, Undelivered
+from fileproc_dagster.hooks import NO_HOOKS, Hooks, Point
 from fileproc_dagster.describe import describe, warm_up
 from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
 from fileproc_dagster.describe.worker import run_bounded
@@ -59,13 +59,14 @@ class Finalized:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """The services one file passes through."""
+    """The services one file passes through, and the hooks called at its step boundaries."""
 
     records: Records
     store: ObjectStore
     upload_dir: Path
     quarantine_dir: Path
     notifier: Notifier
+    hooks: Hooks = NO_HOOKS
 
     def record(self, key: str) -> Record:
         """The record of a partition, which the sensor (or ``receive``) created."""
@@ -107,13 +108,13 @@ class Pipeline:
                                 reason="stored earlier")
         with self.source(record) as path:
             detection = detect(path, options)
-            faults.crash("after_detect", key, record.name)
-            faults.store_outage(key, record.name)
+            self.hooks.at(Point.AFTER_DETECT, key, record.name)
+            self.hooks.at(Point.BEFORE_PUT, key, record.name)
             location = self.store.put_file(path, record.sha256)
-            faults.crash("after_put", key, record.name)
+            self.hooks.at(Point.AFTER_PUT, key, record.name)
         self.records.files.set_object(key, type=detection.kind.value, mime=detection.mime,
                                 location=location)
-        faults.crash("after_insert", key, record.name)
+        self.hooks.at(Point.AFTER_INSERT, key, record.name)
         return StoredObject(key=key, sha256=record.sha256, size=record.size,
                             kind=detection.kind.value, mime=detection.mime, location=location,
                             reason=detection.reason)
@@ -135,17 +136,17 @@ class Pipeline:
             raise FileprocError(f"{key!r} has not been stored yet")
         detection = Detection(FileKind(record.type), record.mime)
         with self.source(record) as path:
-            faults.slow_describe(timeout_s, f"describing {record.name!r}", key, record.name)
-            result = run_bounded(describe, path, detection, options, timeout_s=timeout_s,
+            result = run_bounded(self.hooks.extraction(describe, key, record.name), path,
+                                 detection, options, timeout_s=timeout_s,
                                  what=f"describing {record.name!r}", memory_bytes=memory_bytes)
-        faults.crash("after_describe", key, record.name)
+        self.hooks.at(Point.AFTER_DESCRIBE, key, record.name)
         details = dict(result.details)
         if result.thumbnail:
             details["thumbnail"] = self.store.put_bytes(
                 f"thumbnails/{record.sha256[:2]}/{record.sha256}.png", result.thumbnail)
         record = self.records.files.advance(key, State.DESCRIBED, description=result.description,
                                       text=result.text, details=details)
-        faults.crash("after_update", key, record.name)
+        self.hooks.at(Point.AFTER_UPDATE, key, record.name)
         return record, result
 
     def finalize_file(self, key: str) -> Finalized:
@@ -160,7 +161,7 @@ class Pipeline:
         for upload in self.records.uploads.pending(key):
             if delete_upload(self.upload_dir, upload):
                 deleted.append(upload.name)
-                faults.crash("after_delete", key, upload.name)
+                self.hooks.at(Point.AFTER_DELETE, key, upload.name)
             if upload.duplicate:
                 self._notify(key, f"duplicate-{upload.id}",
                              f"Duplicate {upload.name} of {record.name} ({record.type}) - "
@@ -168,7 +169,7 @@ class Pipeline:
             self.records.uploads.set_state(upload.id, UploadState.DELETED)
         self._notify(key, "processed", f"Processed {record.name} ({record.type}) - "
                      f"db: {record.uuid}, s3: {record.location}", notified, undelivered)
-        faults.crash("after_notify", key, record.name)
+        self.hooks.at(Point.AFTER_NOTIFY, key, record.name)
         return Finalized(record=record, deleted=deleted, notified=notified,
                          undelivered=undelivered)
 

@@ -51,7 +51,7 @@ def scorer(corpus: Path) -> ModuleType:
 @pytest.fixture(scope="session")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The project's own small samples, made from scratch (no corpus needed)."""
-    from fileproc_dagster.samples import make_all
+    from support.samples import make_all
 
     made = make_all(tmp_path_factory.mktemp("samples"))
     return {p.stem: p for p in made}

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +25,10 @@ from fileproc_dagster.settings import Settings
 
 T = TypeVar("T")
 FINISHED = ("done", "quarantined", "failed")
+TESTS = Path(__file__).resolve().parent
+PRODUCT = "fileproc_dagster.definitions"
+# The product's definitions with fault hooks armed from FILEPROC_FAULTS (tests/support).
+FAULTY = "support.faulty_location"
 
 
 def venv_bin(name: str) -> str:
@@ -32,20 +36,31 @@ def venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+def with_tests_on_path(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with ``tests/`` first on PYTHONPATH: processes started with it (and the
+    extraction workers they spawn) can import ``support``."""
+    paths = [str(TESTS), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**env, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 class Daemon:
-    """``dagster-daemon run`` on the settings' DAGSTER_HOME, in its own process group.
+    """``dagster-daemon run`` on the settings' DAGSTER_HOME, in its own process group, loading
+    ``location`` (a module: the product's, or ``FAULTY`` for faults armed through ``env``).
 
     ``dagster_yaml`` is the instance config put there (the embedded default's when None);
     ``env`` is added to the daemon's environment.
     """
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None,
-                 dagster_yaml: Path | None = None) -> None:
+                 location: str = PRODUCT, dagster_yaml: Path | None = None) -> None:
         self.settings = settings
+        self.location = location
         self.log = settings.home / "daemon.log"
         self.env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home),
                     "FILEPROC_HOME": str(settings.home), "FILEPROC_SENSOR_INTERVAL_S": "1",
                     **(env or {})}
+        if location != PRODUCT:
+            self.env = with_tests_on_path(self.env)
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         if dagster_yaml is not None:
@@ -58,7 +73,7 @@ class Daemon:
             log.write(f"\n==== daemon start {self.starts + 1} ====\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [venv_bin("dagster-daemon"), "run", "-m", "fileproc_dagster.definitions"],
+                [venv_bin("dagster-daemon"), "run", "-m", self.location],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.starts += 1
 
@@ -111,9 +126,9 @@ class Daemon:
 
 @contextmanager
 def running(settings: Settings, env: dict[str, str] | None = None,
-            dagster_yaml: Path | None = None) -> Iterator[Daemon]:
+            location: str = PRODUCT, dagster_yaml: Path | None = None) -> Iterator[Daemon]:
     """A started daemon, stopped (with its children) whatever happens."""
-    daemon = Daemon(settings, env, dagster_yaml)
+    daemon = Daemon(settings, env, location, dagster_yaml)
     daemon.start()
     try:
         yield daemon
@@ -201,7 +216,7 @@ def make_png(path: Path, i: int) -> Path:
 
 def make_speech(path: Path, i: int) -> Path:
     """A short spoken message (espeak-ng), distinct for each ``i``."""
-    from fileproc_dagster.samples import make_speech as speak
+    from support.samples import make_speech as speak
 
     return speak(path, f"Message {i}. The parcel for room {i} arrives on Tuesday morning.")
 

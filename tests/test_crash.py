@@ -21,11 +21,11 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from daemon import (Daemon, commands, descendants, drop, leftovers, live_runs, make_png,
-                    make_speech, make_text, notifications, objects, run_partitions, running,
-                    running_pids, states)
+from daemon import (FAULTY, Daemon, commands, descendants, drop, leftovers, live_runs,
+                    make_png, make_speech, make_text, notifications, objects, run_partitions,
+                    running, running_pids, states)
+from support import faults
 
-from fileproc_dagster import faults
 from fileproc_dagster.defs._dagster_compat import (partition_range_tags, report_worker_started,
                                                    worker_pid)
 from fileproc_dagster.storage.records import Records
@@ -140,7 +140,7 @@ def test_crash_matrix(settings: Settings, corpus: Path, tmp_path: Path) -> None:
     env = {"FILEPROC_FAULTS": spec, "FILEPROC_FAULTS_DIR": str(marks), "FILEPROC_MAX_BATCH": "4"}
     records = Records(settings.db_url)
     started = time.monotonic()
-    with running(settings, env) as daemon:
+    with running(settings, env, FAULTY) as daemon:
         drop(settings, corpus / "lecture_3740.mp3", LECTURE)
         worker_killed_at, state_at_kill, orphans = _kill_worker_mid_transcription(
             daemon, records)

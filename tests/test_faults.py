@@ -10,18 +10,19 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from daemon import (Daemon, drop, leftovers, live_runs, make_png, make_speech, make_text,
-                    notifications, run_partitions, running, venv_bin)
+from daemon import (FAULTY, Daemon, drop, leftovers, live_runs, make_png, make_speech,
+                    make_text, notifications, run_partitions, running, venv_bin, with_tests_on_path)
+from support import faults
 
-from fileproc_dagster import faults
 from fileproc_dagster.intake.admit import receive
+from fileproc_dagster.describe.worker import run_bounded
 from fileproc_dagster.errors import StepTimeout
+from fileproc_dagster.hooks import NO_HOOKS, Hooks, Point
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.settings import Settings
 
@@ -32,31 +33,42 @@ TIMEOUT_S = 8
 
 
 @pytest.fixture()
-def armed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Arm faults in this process through a marker directory; disarmed afterwards."""
+def armed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Arm faults in this process through a marker directory (monkeypatch disarms them)."""
     monkeypatch.setenv(faults.FAULTS_DIR_VAR, str(tmp_path / "marks"))
-    yield tmp_path / "marks"
-    monkeypatch.delenv(faults.FAULTS_VAR, raising=False)
-    faults.rearm()
+    return tmp_path / "marks"
 
 
-def _arm(monkeypatch: pytest.MonkeyPatch, spec: str) -> None:
+def _arm(monkeypatch: pytest.MonkeyPatch, spec: str) -> Hooks:
     monkeypatch.setenv(faults.FAULTS_VAR, spec)
-    faults.rearm()
+    return faults.from_env()
 
 
 def test_unarmed_hooks_do_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(faults.FAULTS_VAR, raising=False)
-    faults.rearm()
-    faults.crash("after_put", "letter_8781-abc")  # would SIGKILL pytest if armed
-    faults.store_outage("letter_8781-abc")
-    faults.slow_describe(0.01, "x", "letter_8781-abc")
+    hooks = faults.from_env()
+    hooks.at(Point.AFTER_PUT, "letter_8781-abc")  # would SIGKILL pytest if armed
+    hooks.at(Point.BEFORE_PUT, "letter_8781-abc")
+    assert hooks.extraction(time.sleep, "letter_8781-abc") is time.sleep
     # Armed points without a marker directory stay inert too: they could not fire once.
     monkeypatch.setenv(faults.FAULTS_VAR, "after_put=letter")
     monkeypatch.delenv(faults.FAULTS_DIR_VAR, raising=False)
-    faults.rearm()
-    faults.crash("after_put", "letter_8781-abc")
-    faults.rearm()
+    faults.from_env().at(Point.AFTER_PUT, "letter_8781-abc")
+
+
+def test_only_the_faulty_location_arms_faults(settings: Settings, armed: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from support.faulty_location import defs as faulty
+
+    from fileproc_dagster.definitions import defs
+
+    def hooks(loaded: dg.Definitions) -> object:
+        with dg.build_resources({"hooks": loaded.resources["hooks"]}) as built:
+            return built.hooks
+
+    monkeypatch.setenv(faults.FAULTS_VAR, "after_put=letter")
+    assert hooks(defs()) is NO_HOOKS
+    assert isinstance(hooks(faulty()), faults.FaultHooks)
 
 
 def test_parse_rejects_unknown_points() -> None:
@@ -67,27 +79,39 @@ def test_parse_rejects_unknown_points() -> None:
 
 
 def test_outage_fires_once_and_ends(armed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _arm(monkeypatch, "store_outage=outage:1")
-    faults.store_outage("healthy-1")  # not triggered by other files
+    hooks = _arm(monkeypatch, "store_outage=outage:1")
+    hooks.at(Point.BEFORE_PUT, "healthy-1")  # not triggered by other files
     with pytest.raises(OSError, match="object store unavailable"):
-        faults.store_outage("outage-123")
+        hooks.at(Point.BEFORE_PUT, "outage-123")
     with pytest.raises(OSError):  # every put fails while it lasts
-        faults.store_outage("healthy-1")
+        hooks.at(Point.BEFORE_PUT, "healthy-1")
     time.sleep(1.1)
-    faults.store_outage("outage-123")  # over, and never again
+    hooks.at(Point.BEFORE_PUT, "outage-123")  # over, and never again
     assert list(faults.fired(armed)) == ["store_outage_outage"]
 
 
 def test_slow_describe_overruns_once(armed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _arm(monkeypatch, "slow_describe=slow:30")
+    hooks = _arm(monkeypatch, "slow_describe=slow:30")
     with pytest.raises(StepTimeout, match="describing 'slow.wav' took longer than its 1 s"):
-        faults.slow_describe(1, "describing 'slow.wav'", "slow-1", "slow.wav")
-    faults.slow_describe(1, "describing 'slow.wav'", "slow-1", "slow.wav")
+        run_bounded(hooks.extraction(os.getpid, "slow-1", "slow.wav"), timeout_s=1,
+                    what="describing 'slow.wav'")
+    assert hooks.extraction(os.getpid, "slow-1", "slow.wav") is os.getpid
+
+
+def test_stall_runs_in_the_extraction_worker(armed: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stall is sent to the worker process, which must import it to run it.
+    hooks = _arm(monkeypatch, "slow_describe=brief:0.1")
+    worker = run_bounded(hooks.extraction(os.getpid, "brief-1"), timeout_s=120,
+                         what="describing 'brief.txt'")
+    assert worker != os.getpid()
+    assert list(faults.fired(armed)) == ["slow_describe_brief"]
 
 
 def test_crash_kills_only_once(armed: Path) -> None:
-    env = {**os.environ, faults.FAULTS_VAR: "after_put=victim"}
-    code = "from fileproc_dagster import faults; faults.crash('after_put', 'victim-1')"
+    env = with_tests_on_path({**os.environ, faults.FAULTS_VAR: "after_put=victim"})
+    code = ("from support import faults; from fileproc_dagster.hooks import Point; "
+            "faults.from_env().at(Point.AFTER_PUT, 'victim-1')")
     first = subprocess.run([venv_bin("python"), "-c", code], env=env, timeout=60)
     second = subprocess.run([venv_bin("python"), "-c", code], env=env, timeout=60)
     assert (first.returncode, second.returncode) == (-9, 0)
@@ -115,7 +139,7 @@ def _launch_with_timeout(daemon: Daemon, settings: Settings, records: Records,
     with daemon.instance() as instance:
         instance.add_dynamic_partitions("uploads", [received.key])
     config = {"ops": {"file_description": {"config": {"timeout_s": TIMEOUT_S}}}}
-    subprocess.run([venv_bin("dagster"), "job", "launch", "-m", "fileproc_dagster.definitions",
+    subprocess.run([venv_bin("dagster"), "job", "launch", "-m", daemon.location,
                     "-j", "process_file", "--config-json", json.dumps(config),
                     "--tags", json.dumps({"dagster/partition": received.key})],
                    env=daemon.env, check=True, timeout=120, capture_output=True)
@@ -153,7 +177,7 @@ def test_transient_faults_are_retried(settings: Settings, tmp_path: Path) -> Non
     records = Records(settings.db_url)
     window: list[float] = []
     started = time.monotonic()
-    with running(settings, env) as daemon:
+    with running(settings, env, FAULTY) as daemon:
         slow_key = _launch_with_timeout(daemon, settings, records, slow)
         for path in locked:
             drop(settings, path)

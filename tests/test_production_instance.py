@@ -179,7 +179,7 @@ def test_the_daemon_on_postgresql_processes_dropped_files(
     try:
         # The production environment of the README, event batches included.
         env = {"FILEPROC_DB_URL": pg_url, "DAGSTER_EVENT_BATCH_SIZE": "50"}
-        with running(settings, env, DEPLOY) as daemon:
+        with running(settings, env, dagster_yaml=DEPLOY) as daemon:
             for path in files:
                 drop(settings, path)
             records = Records(settings.db_url)

@@ -128,8 +128,6 @@ def test_processes_are_started_only_where_reviewed_and_never_through_a_shell() -
     reviewed = {
         # tesseract reads the page as PNG on stdin: ["tesseract", "stdin", "stdout", -l, lang]
         ("describe/ocr.py", "subprocess.run"),
-        # espeak-ng speaks our own sample text into a path we chose (samples, not uploads)
-        ("samples.py", "subprocess.run"),
         # `fileproc dev` replaces itself with `dagster dev -h HOST -p PORT`
         ("app/cli.py", "os.execvp"),
     }

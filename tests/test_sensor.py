@@ -29,7 +29,8 @@ def _tick(settings: Settings, instance: dg.DagsterInstance, cursor: str | None,
     context = dg.build_sensor_context(
         instance=instance, cursor=cursor,
         resources={"uploads": resources["uploads"], "records": resources["records"],
-                   "batching": BatchingResource(max_batch=50, parallel_runs=parallel_runs)})
+                   "batching": BatchingResource(max_batch=50, parallel_runs=parallel_runs),
+                   "hooks": resources["hooks"]})
     result = sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result

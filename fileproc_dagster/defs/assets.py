@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from fileproc_dagster.hooks import Hooks
 from fileproc_dagster.storage.records import Record
 
 from ._dagster_compat import single_run_asset
@@ -58,9 +59,10 @@ class DescribeConfig(dg.Config):
 def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
                   uploads: UploadsResource, object_store: ObjectStoreResource,
                   records: RecordsResource, notifier: NotifierResource,
-                  extractor: ExtractorResource) -> dg.MaterializeResult:
+                  extractor: ExtractorResource,
+                  hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
     """The uploaded file's bytes in the object store, under a content-addressed key."""
-    files = pipeline(uploads, object_store, records, notifier)
+    files = pipeline(uploads, object_store, records, notifier, hooks)
     options = extractor.options()
     files.warm_up()
 
@@ -78,9 +80,10 @@ def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
                   retry_policy=RECORD_RETRY, deps=[stored_object], kinds={"sql"})
 def file_record(context: dg.AssetExecutionContext, config: StepConfig,
                 uploads: UploadsResource, object_store: ObjectStoreResource,
-                records: RecordsResource, notifier: NotifierResource) -> dg.MaterializeResult:
+                records: RecordsResource, notifier: NotifierResource,
+                hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
     """The file's row in the records database, complete and in state stored."""
-    files = pipeline(uploads, object_store, records, notifier)
+    files = pipeline(uploads, object_store, records, notifier, hooks)
 
     def record(key: str) -> dict[str, Any]:
         done = files.record_file(key)
@@ -97,9 +100,10 @@ def file_record(context: dg.AssetExecutionContext, config: StepConfig,
 def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
                      uploads: UploadsResource, object_store: ObjectStoreResource,
                      records: RecordsResource, notifier: NotifierResource,
-                     extractor: ExtractorResource) -> dg.MaterializeResult:
+                     extractor: ExtractorResource,
+                     hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
     """What the file says: OCR text, image facts or a transcript, written to its record."""
-    files = pipeline(uploads, object_store, records, notifier)
+    files = pipeline(uploads, object_store, records, notifier, hooks)
     options = extractor.options(ocr_language=config.ocr_language,
                                 whisper_backend=config.whisper_backend
                                 and config.whisper_backend.value,
@@ -141,9 +145,10 @@ def _has_text(records: list[Record]) -> dg.AssetCheckResult:
                   retry_policy=FINALIZE_RETRY, deps=[file_description], kinds={"python"})
 def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
                    uploads: UploadsResource, object_store: ObjectStoreResource,
-                   records: RecordsResource, notifier: NotifierResource) -> dg.MaterializeResult:
+                   records: RecordsResource, notifier: NotifierResource,
+                   hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
     """The finished file: record done, upload deleted, notification sent once."""
-    files = pipeline(uploads, object_store, records, notifier)
+    files = pipeline(uploads, object_store, records, notifier, hooks)
 
     def finalize(key: str) -> dict[str, Any]:
         finalized = files.finalize_file(key)

@@ -9,6 +9,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from fileproc_dagster.describe.model import ExtractOptions
+from fileproc_dagster.hooks import NO_HOOKS, Hooks
 from fileproc_dagster.notify import Notifier
 from fileproc_dagster.pipeline import Pipeline
 from fileproc_dagster.storage.records import Records
@@ -95,11 +96,13 @@ class ExtractorResource(dg.ConfigurableResource):
 
 
 def pipeline(uploads: UploadsResource, object_store: ObjectStoreResource,
-             records: RecordsResource, notifier: NotifierResource) -> Pipeline:
+             records: RecordsResource, notifier: NotifierResource,
+             hooks: Hooks = NO_HOOKS) -> Pipeline:
     """The domain pipeline behind the resources of one run."""
     return Pipeline(records=records.store(), store=object_store.store(),
                     upload_dir=Path(uploads.upload_dir),
-                    quarantine_dir=Path(uploads.quarantine_dir), notifier=notifier.notifier())
+                    quarantine_dir=Path(uploads.quarantine_dir), notifier=notifier.notifier(),
+                    hooks=hooks)
 
 
 @cache

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from fileproc_dagster import faults
 from fileproc_dagster.intake import scan as intake
 from fileproc_dagster.intake.admit import admit
 from fileproc_dagster.errors import FileprocError
+from fileproc_dagster.hooks import Hooks, Point
 from fileproc_dagster.storage.records import Record, Records, Upload
 
 from ._dagster_compat import partition_range_tags
@@ -90,7 +90,8 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
     @dg.sensor(job=process_file, minimum_interval_seconds=interval_s,
                default_status=dg.DefaultSensorStatus.RUNNING)
     def upload_sensor(context: dg.SensorEvaluationContext, uploads: UploadsResource,
-                      records: RecordsResource, batching: BatchingResource) -> dg.SensorResult:
+                      records: RecordsResource, batching: BatchingResource,
+                      hooks: dg.ResourceParam[Hooks]) -> dg.SensorResult:
         """Registers files that are fully written and requests batched runs for them."""
         upload_dir = Path(uploads.upload_dir)
         store = records.store()
@@ -107,7 +108,7 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
             scan = intake.scan(previous, intake.list_entries(upload_dir), registered,
                                time.time_ns(), settle_ns)
         refused = _receive_ready(context, uploads, store, scan.ready)
-        faults.crash_group("in_tick", *scan.ready)
+        hooks.at(Point.AFTER_REGISTER, *scan.ready)
         pending = store.uploads.unrequested(cursor.get("through", 0))
         # Creating a run costs the daemon seconds: a burst is requested a queue's worth per
         # tick (the rest on the next ticks, "through" marking where), keeping ticks short.

@@ -1,1 +1,2 @@
-"""Test machinery shared by several test modules (servers on loopback)."""
+"""Test machinery kept out of the product: sample generators, fault injection and the code
+location that wires it in, local PostgreSQL, S3, SMTP and webhook servers."""

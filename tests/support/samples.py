@@ -1,7 +1,7 @@
 """Small sample files made from scratch: a scanned page, a digital PDF, a photo, speech.
 
-They feed the README demo (``samples/``, made by ``python -m fileproc_dagster.samples DIR``)
-and the tests that must run without the development corpus. The scan is rendered with a real
+They feed the tests that must run without the development corpus and the README demo
+(``samples/``, remade by ``python scripts/make_samples.py``). The scan is rendered with a real
 TrueType font, the speech spoken by espeak-ng, the PDF written by reportlab (a dev extra).
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -114,7 +113,3 @@ def make_all(directory: Path) -> list[Path]:
             make_photo(directory / "hills_photo.jpg"),
             make_speech(directory / "delivery_message.wav")]
 
-
-if __name__ == "__main__":
-    for made in make_all(Path(sys.argv[1] if len(sys.argv) > 1 else "samples")):
-        print(made, made.stat().st_size)
