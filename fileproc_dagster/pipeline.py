@@ -16,19 +16,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fileproc_dagster.describe import worker as limits
-from fileproc_dagster.intake.moves import delete_upload, is_same_upload, quarantine_upload
-from fileproc_dagster.intake.names import upload_path
+from fileproc_dagster.describe import describe, warm_up
 from fileproc_dagster.describe.detect import detect
+from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
+from fileproc_dagster.describe.worker import run_bounded, start_worker
 from fileproc_dagster.errors import BadInput, FileprocError, LostUpload, Undelivered
 from fileproc_dagster.hooks import NO_HOOKS, Hooks, Point
-from fileproc_dagster.describe import describe, warm_up
-from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
-from fileproc_dagster.describe.worker import run_bounded
+from fileproc_dagster.intake.moves import delete_upload, is_same_upload, quarantine_upload
+from fileproc_dagster.intake.names import upload_path
 from fileproc_dagster.notify import Notification, Notifier
+from fileproc_dagster.storage.objects import ObjectStore
 from fileproc_dagster.storage.records import Record, Records
 from fileproc_dagster.storage.states import State, UploadState
-from fileproc_dagster.storage.objects import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class Pipeline:
 
     def warm_up(self) -> None:
         """Start the extraction worker while the files are being stored and recorded."""
-        limits.warm_up(warm_up)
+        start_worker(warm_up)
 
     def store_file(self, key: str, options: ExtractOptions) -> StoredObject:
         """Detect the type from content and put the bytes under their content key."""

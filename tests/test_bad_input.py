@@ -18,7 +18,7 @@ import dagster as dg
 import pytest
 
 import hostile as h
-from fileproc_dagster.describe import worker as limits
+from fileproc_dagster.describe import worker
 from fileproc_dagster.app.runner import Outcome, process_paths
 from fileproc_dagster.settings import Settings
 
@@ -177,7 +177,7 @@ def test_extraction_over_the_memory_bound_is_quarantined(settings: Settings,
         with dg.instance_for_test() as instance:
             outcome, = process_paths(tight, [samples["notice_scan"]], instance=instance)
     finally:
-        limits.set_memory_limit(limits.DEFAULT_MEMORY_BYTES)
+        worker.set_memory_limit(worker.DEFAULT_MEMORY_BYTES)
     record = outcome.record
     assert record is not None and record.state == "quarantined", outcome
     assert "over the extraction worker's limit of 120 MiB" in (record.error or "")

@@ -16,14 +16,14 @@ from typing import Any
 
 import dagster as dg
 
-from fileproc_dagster.describe import worker as limits
+from fileproc_dagster.app.instance import prepare_dagster_home
+from fileproc_dagster.describe import worker
+from fileproc_dagster.errors import BadInput
 from fileproc_dagster.intake.admit import admit, record_refusal
 from fileproc_dagster.intake.moves import copy_into
-from fileproc_dagster.errors import BadInput
-from fileproc_dagster.app.instance import prepare_dagster_home
+from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Received, Record, Records
 from fileproc_dagster.storage.states import State
-from fileproc_dagster.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def process_paths(settings: Settings, paths: Sequence[Path],
     from fileproc_dagster.defs.partitions import UPLOADS
 
     settings.ensure_dirs()
-    limits.set_memory_limit(settings.worker_memory_bytes)
+    worker.set_memory_limit(settings.worker_memory_bytes)
     instance = instance or configured_instance(settings)
     records = Records(settings.db_url)
     resources = build_resources(settings)

@@ -229,7 +229,7 @@ atexit.register(_worker.kill)
 multiprocessing.util.Finalize(_worker, _worker.kill, exitpriority=100)
 
 
-def warm_up(fn: Callable[[], object]) -> None:
+def start_worker(fn: Callable[[], object]) -> None:
     """Start this process's extraction worker ahead of time, so its start overlaps other work."""
     _worker.warm_up(fn)
 
