@@ -231,7 +231,7 @@ class Notifier:
         notification owed to them until a resend gets through.
         """
         claim = records.ledger.claim(notification.key, notification.event,
-                                           notification.message)
+                                     notification.message)
         if claim is None:
             return False
         log.info("notification: %s", notification.message)

@@ -112,7 +112,7 @@ class Pipeline:
             location = self.store.put_file(path, record.sha256)
             self.hooks.at(Point.AFTER_PUT, key, record.name)
         self.records.files.set_object(key, type=detection.kind.value, mime=detection.mime,
-                                location=location)
+                                      location=location)
         self.hooks.at(Point.AFTER_INSERT, key, record.name)
         return StoredObject(key=key, sha256=record.sha256, size=record.size,
                             kind=detection.kind.value, mime=detection.mime, location=location,
@@ -144,7 +144,7 @@ class Pipeline:
             details["thumbnail"] = self.store.put_bytes(
                 f"thumbnails/{record.sha256[:2]}/{record.sha256}.png", result.thumbnail)
         record = self.records.files.advance(key, State.DESCRIBED, description=result.description,
-                                      text=result.text, details=details)
+                                            text=result.text, details=details)
         self.hooks.at(Point.AFTER_UPDATE, key, record.name)
         return record, result
 

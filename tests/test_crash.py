@@ -270,7 +270,7 @@ def test_reconcile_requests_files_whose_runs_failed_for_good(settings: Settings)
 
     records = Records(settings.db_url)
     keys = [records.uploads.receive(f"stalled_{i}-{i:012d}", f"stalled_{i}.txt", f"{i:064x}", 10,
-                            i).key for i in range(3)]
+                                    i).key for i in range(3)]
     with records.db.engine.begin() as conn:
         conn.execute(files_table.update().values(updated_at=datetime.now(UTC)
                                                  - timedelta(minutes=5)))

@@ -30,7 +30,7 @@ from fileproc_dagster.intake.scan import list_entries, scan
 
 def _admit(settings: Settings, name: str, **kwargs: int) -> Received | Record | None:
     return admit(settings.upload_dir, settings.quarantine_dir, name,
-                            Records(settings.db_url), **kwargs)
+                 Records(settings.db_url), **kwargs)
 
 
 def _refused(result: Received | Record | None) -> Record:
@@ -200,7 +200,7 @@ def test_release_never_overwrites_a_file_in_the_upload_dir(settings: Settings) -
     key = _quarantine_via_the_pipeline(settings, "scan.pdf", b"")
     (settings.upload_dir / "scan.pdf").write_text("a newer upload")
     released = release(settings.upload_dir, settings.quarantine_dir, key,
-                                  Records(settings.db_url))
+                       Records(settings.db_url))
     assert released.moved == [] and "exists" in released.kept["scan.pdf"]
     assert released.state == "quarantined"  # nothing went back, so it stays quarantined
     assert (settings.upload_dir / "scan.pdf").read_text() == "a newer upload"
@@ -212,7 +212,7 @@ def test_release_of_an_oversized_refusal_after_raising_the_limit(settings: Setti
     refused = _refused(_admit(settings, "big.txt", max_bytes=1_000))
     records = Records(settings.db_url)
     released = release(settings.upload_dir, settings.quarantine_dir, refused.key,
-                                  records)
+                       records)
     assert released.moved == [settings.upload_dir / "big.txt"]
     note = records.files.get(refused.key)
     assert note is not None and note.state == "quarantined"
@@ -225,12 +225,12 @@ def test_release_keeps_symlinks_and_refuses_odd_keys(settings: Settings) -> None
     (settings.upload_dir / "l.pdf").symlink_to("/etc/passwd")
     refused = _refused(_admit(settings, "l.pdf"))
     released = release(settings.upload_dir, settings.quarantine_dir, refused.key,
-                                  Records(settings.db_url))
+                       Records(settings.db_url))
     assert released.moved == [] and "not a regular file" in released.kept["l.pdf"]
     for key in ("../etc", "a/b", "", "nope-000000000000"):
         with pytest.raises(FileprocError):
             release(settings.upload_dir, settings.quarantine_dir, key,
-                               Records(settings.db_url))
+                    Records(settings.db_url))
 
 
 def test_fileproc_release_command(settings: Settings, tmp_path: Path) -> None:

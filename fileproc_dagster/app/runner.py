@@ -64,10 +64,10 @@ def _admit(settings: Settings, path: Path, records: Records) -> Received | Recor
     if stat.S_ISREG(info.st_mode) and info.st_size > settings.max_upload_bytes:
         # Refused before a byte is read; the user's own file stays where it is.
         return record_refusal(records, path.name, info,
-                                         max_bytes=settings.max_upload_bytes)
+                              max_bytes=settings.max_upload_bytes)
     copied = copy_into(path, settings.upload_dir)
     admitted = admit(settings.upload_dir, settings.quarantine_dir, copied.name,
-                                records, max_bytes=settings.max_upload_bytes, origin="process")
+                     records, max_bytes=settings.max_upload_bytes, origin="process")
     if admitted is None:
         raise FileNotFoundError(errno.ENOENT, "the copy vanished from the upload directory")
     return admitted

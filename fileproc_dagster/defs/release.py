@@ -22,7 +22,7 @@ def release_files(context: dg.OpExecutionContext, config: ReleaseConfig,
     """Moves quarantined files back into the upload directory and reopens their records."""
     for key in config.keys:
         released = release(Path(uploads.upload_dir), Path(uploads.quarantine_dir),
-                                      key, records.store())
+                           key, records.store())
         context.log.info(f"released {key}: {len(released.moved)} file(s) back to the upload "
                          f"directory, record {released.state}; kept: {released.kept or 'none'}")
 

@@ -73,7 +73,7 @@ def _receive_ready(context: dg.SensorEvaluationContext, uploads: UploadsResource
     for name in ready:
         try:
             admitted = admit(Path(uploads.upload_dir), Path(uploads.quarantine_dir),
-                                        name, store, max_bytes=uploads.max_upload_bytes)
+                             name, store, max_bytes=uploads.max_upload_bytes)
         except (OSError, FileprocError) as exc:  # e.g. unreadable: log, keep going
             context.log.warning(f"skipping upload {name!r}: {exc}")
             continue

@@ -12,7 +12,7 @@ from PIL import Image
 
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.images import (SAFE_FORMATS, decode_frame, is_animated,
-                                             open_image)
+                                              open_image)
 from fileproc_dagster.describe.ocr import ocr_image
 from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
 

@@ -71,7 +71,7 @@ def record_refusal(records: Records, name: str, info: os.stat_result, *, link: s
     if link:
         details["link"] = os.fsencode(link).decode("utf-8", "replace")
     return records.uploads.refuse(partition_key(shown, digest), shown, digest, info.st_size,
-                          info.st_mtime_ns, reason, details)
+                                  info.st_mtime_ns, reason, details)
 
 
 def refuse(upload_dir: Path, quarantine_dir: Path, name: str, records: Records, *,
@@ -118,7 +118,7 @@ def receive(upload_dir: Path, name: str, records: Records,
             raise BadInput(f"not a regular file: {name!r}", verdict="unsupported")
         sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
     return records.uploads.receive(partition_key(name, sha256), name, sha256, info.st_size,
-                           info.st_mtime_ns, origin)
+                                   info.st_mtime_ns, origin)
 
 
 def admit(upload_dir: Path, quarantine_dir: Path, name: str, records: Records, *,

@@ -85,7 +85,7 @@ def release(upload_dir: Path, quarantine_dir: Path, key: str, records: Records) 
     if refused and moved:
         stamp = time.strftime("%Y-%m-%d %H:%M")
         records.files.fail(key, f"released for another try on {stamp}; was: {record.error}",
-                     state=State.QUARANTINED)
+                           state=State.QUARANTINED)
     elif not moved and not refused:
         records.files.fail(key, record.error or "quarantined", state=State.QUARANTINED)
     after = records.files.get(key)
