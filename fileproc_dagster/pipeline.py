@@ -13,20 +13,21 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fileproc_dagster.describe import describe, warm_up
 from fileproc_dagster.describe.detect import detect
 from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
 from fileproc_dagster.describe.worker import run_bounded, start_worker
-from fileproc_dagster.errors import BadInput, FileprocError, LostUpload, Undelivered
+from fileproc_dagster.errors import (BadInput, ConfigurationError, FileprocError, LostUpload,
+                                     Undelivered)
 from fileproc_dagster.hooks import NO_HOOKS, Hooks, Point
 from fileproc_dagster.intake.moves import delete_upload, is_same_upload, quarantine_upload
 from fileproc_dagster.intake.names import upload_path
 from fileproc_dagster.notify import Notification, Notifier
 from fileproc_dagster.storage.objects import ObjectStore
-from fileproc_dagster.storage.records import Record, Records
+from fileproc_dagster.storage.records import Content, Record, Records
 from fileproc_dagster.storage.states import State, UploadState
 
 log = logging.getLogger(__name__)
@@ -34,13 +35,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StoredObject:
-    """A file's bytes in the object store and what its content is."""
+    """A file's bytes in the object store, under their content key."""
 
     key: str
     sha256: str
     size: int
-    kind: str
-    mime: str
     location: str
     reason: str
 
@@ -58,34 +57,51 @@ class Finalized:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """The services one file passes through, and the hooks called at its step boundaries."""
+    """The services one file passes through, and the hooks called at its step boundaries.
+
+    A step that never reads or writes objects (finalizing) may be given no object store.
+    """
 
     records: Records
-    store: ObjectStore
     upload_dir: Path
     quarantine_dir: Path
     notifier: Notifier
     hooks: Hooks = NO_HOOKS
+    store: ObjectStore | None = None
+
+    @property
+    def objects(self) -> ObjectStore:
+        if self.store is None:
+            raise ConfigurationError("this step was given no object store")
+        return self.store
+
+    def content(self, key: str) -> Content:
+        """What the intake registered under a partition key."""
+        content = self.records.uploads.content(key)
+        if content is None:
+            raise LostUpload(f"no upload was received for {key!r}")
+        return content
 
     def record(self, key: str) -> Record:
-        """The record of a partition, which the sensor (or ``receive``) created."""
+        """The record of a partition, which the record step inserted."""
         record = self.records.files.get(key)
         if record is None:
-            raise LostUpload(f"no upload was received for {key!r}")
+            self.content(key)
+            raise FileprocError(f"{key!r} has not been recorded yet")
         return record
 
     @contextmanager
-    def source(self, record: Record) -> Iterator[Path]:
+    def source(self, content: Content | Record) -> Iterator[Path]:
         """A local path holding the file's bytes: the upload if still there, else the object."""
-        for upload in self.records.uploads.pending(record.key):
+        for upload in self.records.uploads.pending(content.key):
             if is_same_upload(self.upload_dir, upload):
                 yield upload_path(self.upload_dir, upload.name)
                 return
-        if not self.store.exists(record.sha256):
-            raise LostUpload(f"{record.name!r} disappeared before it was stored")
+        if not self.objects.exists(content.sha256):
+            raise LostUpload(f"{content.name!r} disappeared before it was stored")
         with tempfile.TemporaryDirectory(prefix="fileproc-") as tmp:
             path = Path(tmp) / "object"
-            with self.store.open(record.sha256) as src, open(path, "wb") as dst:
+            with self.objects.open(content.sha256) as src, open(path, "wb") as dst:
                 shutil.copyfileobj(src, dst)
             yield path
 
@@ -93,37 +109,45 @@ class Pipeline:
         """Start the extraction worker while the files are being stored and recorded."""
         start_worker(warm_up)
 
-    def store_file(self, key: str, options: ExtractOptions) -> StoredObject:
-        """Detect the type from content and put the bytes under their content key."""
-        record = self.record(key)
-        if record.state is State.QUARANTINED:
+    def store_file(self, key: str) -> StoredObject:
+        """Put the upload's bytes under their content key (once: a stored object is kept)."""
+        content = self.content(key)
+        record = self.records.files.get(key)
+        if record is not None and record.state is State.QUARANTINED:
             raise BadInput(record.error or "quarantined earlier")
-        if record.state is State.FAILED:
+        if record is not None and record.state is State.FAILED:
             log.info("reprocessing %s after an earlier failure: %s", key, record.error)
             self.records.files.reopen(key)
-        elif record.type and record.mime and record.location and self.store.exists(record.sha256):
-            return StoredObject(key=key, sha256=record.sha256, size=record.size,
-                                kind=record.type, mime=record.mime, location=record.location,
-                                reason="stored earlier")
-        with self.source(record) as path:
-            detection = detect(path, options)
-            self.hooks.at(Point.AFTER_DETECT, key, record.name)
-            self.hooks.at(Point.BEFORE_PUT, key, record.name)
-            location = self.store.put_file(path, record.sha256)
-            self.hooks.at(Point.AFTER_PUT, key, record.name)
-        self.records.files.set_object(key, type=detection.kind.value, mime=detection.mime,
-                                      location=location)
-        self.hooks.at(Point.AFTER_INSERT, key, record.name)
-        return StoredObject(key=key, sha256=record.sha256, size=record.size,
-                            kind=detection.kind.value, mime=detection.mime, location=location,
-                            reason=detection.reason)
+        stored = StoredObject(key=key, sha256=content.sha256, size=content.size,
+                              location=self.objects.location(content.sha256),
+                              reason="stored earlier")
+        if self.objects.exists(content.sha256):
+            return stored
+        with self.source(content) as path:
+            self.hooks.at(Point.BEFORE_PUT, key, content.name)
+            location = self.objects.put_file(path, content.sha256)
+            self.hooks.at(Point.AFTER_PUT, key, content.name)
+        return replace(stored, location=location, reason="uploaded")
 
-    def record_file(self, key: str) -> Record:
-        """Mark the record of a stored file complete (state ``stored``)."""
-        record = self.record(key)
-        if not (record.type and record.location and self.store.exists(record.sha256)):
+    def record_file(self, key: str, options: ExtractOptions) -> tuple[Record, Detection | None]:
+        """Detect the stored file's type from its content and insert its record (``stored``).
+
+        The detection is None for a file recorded earlier.
+        """
+        content = self.content(key)
+        record = self.records.files.get(key)
+        if record is not None and record.state is not State.RECEIVED:
+            return record, None
+        if not self.objects.exists(content.sha256):
             raise FileprocError(f"{key!r} has no stored object yet")
-        return self.records.files.advance(key, State.STORED)
+        with self.source(content) as path:
+            detection = detect(path, options)
+        self.hooks.at(Point.AFTER_DETECT, key, content.name)
+        record = self.records.files.insert(key, State.STORED, type=detection.kind.value,
+                                           mime=detection.mime,
+                                           location=self.objects.location(content.sha256))
+        self.hooks.at(Point.AFTER_INSERT, key, content.name)
+        return record, detection
 
     def describe_file(self, key: str, options: ExtractOptions, timeout_s: float,
                       memory_bytes: int | None = None) -> tuple[Record, Description | None]:
@@ -141,7 +165,7 @@ class Pipeline:
         self.hooks.at(Point.AFTER_DESCRIBE, key, record.name)
         details = dict(result.details)
         if result.thumbnail:
-            details["thumbnail"] = self.store.put_bytes(
+            details["thumbnail"] = self.objects.put_bytes(
                 f"thumbnails/{record.sha256[:2]}/{record.sha256}.png", result.thumbnail)
         record = self.records.files.advance(key, State.DESCRIBED, description=result.description,
                                             text=result.text, details=details)

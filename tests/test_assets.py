@@ -11,7 +11,7 @@ import pytest
 
 from fileproc_dagster.definitions import ASSETS, build_resources
 from fileproc_dagster.defs._dagster_compat import partition_range_tags
-from fileproc_dagster.defs.assets import stored_object
+from fileproc_dagster.defs.assets import file_record, stored_object
 from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.settings import Settings
@@ -32,18 +32,25 @@ def _outbox(settings: Settings) -> list[dict[str, str]]:
     return [json.loads(line) for line in settings.outbox.read_text().splitlines()]
 
 
-def test_stored_object_alone(settings: Settings, samples: dict[str, Path]) -> None:
+def test_stored_object_then_the_record_step(settings: Settings, samples: dict[str, Path]) -> None:
     with dg.instance_for_test() as instance:
         key = _drop(settings, samples["lending_policy"], instance)
         result = dg.materialize([stored_object], partition_key=key, instance=instance,
                                 resources=build_resources(settings))
         metadata = result.asset_materializations_for_node("stored_object")[0].metadata
+        assert Records(settings.db_url).files.get(key) is None  # the record step comes next
+        location = str(metadata["location"].value)
+        assert Path(location.removeprefix("file://")).read_bytes() == \
+            samples["lending_policy"].read_bytes()
+        assert metadata["stored"].value == "uploaded"
+        result = dg.materialize([file_record], partition_key=key, instance=instance,
+                                resources=build_resources(settings))
+        metadata = result.asset_materializations_for_node("file_record")[0].metadata
     record = Records(settings.db_url).files.get(key)
-    assert record is not None and record.state == "received"  # the record step comes next
+    assert record is not None and record.state == "stored"  # inserted by the record step
     assert (record.type, record.mime) == ("document", "application/pdf")
-    assert metadata["location"].value == record.location
-    assert Path((record.location or "").removeprefix("file://")).read_bytes() == \
-        samples["lending_policy"].read_bytes()
+    assert (record.location, metadata["record_id"].value) == (location, record.uuid)
+    assert "pdf" in str(metadata["detected"].value).lower()
 
 
 @pytest.mark.parametrize("sample,kind,words", [

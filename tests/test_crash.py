@@ -21,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 from daemon import (FAULTY, Daemon, commands, descendants, drop, leftovers, live_runs,
                     make_png, make_speech, make_text, notifications, objects, run_partitions,
                     running, running_pids, states)
@@ -29,6 +30,7 @@ from support import faults
 from fileproc_dagster.defs._dagster_compat import (partition_range_tags, report_worker_started,
                                                    worker_pid)
 from fileproc_dagster.storage.records import Records
+from fileproc_dagster.storage.schema import uploads as uploads_table
 from fileproc_dagster.storage.states import State
 from fileproc_dagster.settings import Settings
 
@@ -72,7 +74,10 @@ def _matrix(source: Path) -> tuple[list[Case], list[Path]]:
 
 
 def _key_of(records: Records, name: str) -> str | None:
-    return next((r.key for r in records.files.all() if r.name == name), None)
+    """The partition key of an upload once the sensor registered it."""
+    with records.db.engine.begin() as conn:
+        return conn.execute(sa.select(uploads_table.c.key).where(
+            uploads_table.c.name == name)).scalars().first()
 
 
 def _describing(instance: dg.DagsterInstance, key: str) -> tuple[str, int] | None:
@@ -266,14 +271,14 @@ def test_reconcile_fails_runs_whose_worker_is_gone(settings: Settings) -> None:
 def test_reconcile_requests_files_whose_runs_failed_for_good(settings: Settings) -> None:
     from fileproc_dagster.defs.reconcile import stalled_requests
     from fileproc_dagster.defs.resources import RecordsResource
-    from fileproc_dagster.storage.schema import files as files_table
+    from fileproc_dagster.storage.schema import contents as contents_table
 
     records = Records(settings.db_url)
     keys = [records.uploads.receive(f"stalled_{i}-{i:012d}", f"stalled_{i}.txt", f"{i:064x}", 10,
                                     i).key for i in range(3)]
-    with records.db.engine.begin() as conn:
-        conn.execute(files_table.update().values(updated_at=datetime.now(UTC)
-                                                 - timedelta(minutes=5)))
+    with records.db.engine.begin() as conn:  # registered, never recorded: the runs died first
+        conn.execute(contents_table.update().values(received_at=datetime.now(UTC)
+                                                    - timedelta(minutes=5)))
     resource = RecordsResource(url=settings.db_url)
     later = datetime.now(UTC) + timedelta(minutes=2)  # the runs below ended long ago by then
     with dg.instance_for_test() as instance:
@@ -292,6 +297,7 @@ def test_reconcile_requests_files_whose_runs_failed_for_good(settings: Settings)
                                        tags={"dagster/partition": keys[0]}))
         requested = stalled_requests(instance, resource, later)
         assert [r.partition_key for r in requested] == keys[1:2]
-        for state in (State.STORED, State.DESCRIBED, State.DONE):
+        records.files.insert(keys[1], State.STORED)
+        for state in (State.DESCRIBED, State.DONE):
             records.files.advance(keys[1], state)
         assert stalled_requests(instance, resource, later) == []

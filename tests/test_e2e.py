@@ -44,8 +44,15 @@ def _wait_for(records: Records, count: int, timeout_s: float,
                 f"{states}\n{tail}")
 
 
-def _outbox(settings: Settings) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in settings.outbox.read_text().splitlines()]
+def _outbox(settings: Settings, at_least: int = 0) -> list[dict[str, Any]]:
+    """The messages sent; waits a little for ``at_least`` of them, as a file's record is done
+    a moment before its notification goes out (the same step, in that order)."""
+    deadline = time.monotonic() + 30
+    while True:
+        lines = settings.outbox.read_text().splitlines() if settings.outbox.exists() else []
+        if len(lines) >= at_least or time.monotonic() > deadline:
+            return [json.loads(x) for x in lines]
+        time.sleep(0.5)
 
 
 def test_dropped_files_are_processed_by_the_daemon(daemon: Settings, corpus: Path) -> None:
@@ -72,7 +79,8 @@ def test_dropped_files_are_processed_by_the_daemon(daemon: Settings, corpus: Pat
     while os.listdir(settings.upload_dir) and time.monotonic() < deadline:
         time.sleep(1)
     assert os.listdir(settings.upload_dir) == []
-    events = Counter((n["key"], n["event"]) for n in _outbox(settings))
+    # One message per finished file (processed or quarantined) and one for the duplicate.
+    events = Counter((n["key"], n["event"]) for n in _outbox(settings, len(finished) + 1))
     assert all(count == 1 for count in events.values()), events
     done = [r for r in finished if r.state == "done"]
     assert {k for k, e in events if e == "processed"} == {r.key for r in done}
@@ -91,4 +99,4 @@ def test_own_samples_through_the_daemon(daemon: Settings, samples: dict[str, Pat
                          settings.home / "daemon.log")
     assert sorted((r.type, r.state) for r in finished) == [
         ("audio", "done"), ("document", "done"), ("document", "done"), ("image", "done")]
-    assert len(_outbox(settings)) == len(samples)
+    assert len(_outbox(settings, at_least=len(samples))) == len(samples)

@@ -62,8 +62,9 @@ def test_counts_owed_and_processing_times(records: Records) -> None:
     for n, name in enumerate(["a.txt", "b.txt", "c.pdf", "d.png"]):
         records.uploads.receive(f"k{n}", name, f"{n:064x}", 10, n)
     for key in ("k0", "k1"):
-        records.files.set_object(key, type="document", mime="text/plain", location="x")
-        for state in (State.STORED, State.DESCRIBED, State.DONE):
+        records.files.insert(key, State.STORED, type="document", mime="text/plain",
+                             location="x")
+        for state in (State.DESCRIBED, State.DONE):
             records.files.advance(key, state)
     records.files.fail("k2", "empty file (0 bytes)", state=State.QUARANTINED)
     assert records.files.counts() == {(State.DONE, "document"): 2,

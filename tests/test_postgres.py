@@ -56,6 +56,7 @@ def test_a_plain_postgresql_url_works(pg_url: str) -> None:
     assert pg_url.startswith("postgresql://")
     records = Records(pg_url)
     key = records.uploads.receive("k-efefefefefef", "k.txt", SHA, 5, 1).key
+    records.files.insert(key, State.RECEIVED)
     assert records.db.engine.dialect.driver == "psycopg2"
     with records.db.transaction() as conn:
         assert conn.execute(sa.text("SELECT current_schema()")).scalar_one() == \
@@ -70,6 +71,7 @@ def test_a_server_restart_is_survived(pg_url: str) -> None:
         pytest.skip(f"cannot stop and start the PostgreSQL server here: {reason}")
     records = Records(pg_url)
     key = records.uploads.receive("k-efefefefefef", "k.txt", SHA, 5, 1).key
+    records.files.insert(key, State.RECEIVED)
     try:
         postgres.stop()
         with pytest.raises(TransientError) as down:

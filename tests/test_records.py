@@ -13,19 +13,35 @@ from fileproc_dagster.storage.states import State
 SHA = "ab" * 32
 
 
+def _received(records: Records, key: str = "k-abababababab", name: str = "k.txt") -> str:
+    """A registered upload with its record inserted in ``received``, as the tests start."""
+    key = records.uploads.receive(key, name, SHA, 5, 1).key
+    records.files.insert(key, State.RECEIVED)
+    return key
+
+
 def test_receive_is_idempotent_and_maps_duplicates(records: Records) -> None:
     first = records.uploads.receive("memo-abababababab", "memo.txt", SHA, 5, 1)
     again = records.uploads.receive("memo-abababababab", "memo.txt", SHA, 5, 1)
     assert first == again and not first.duplicate
     copy = records.uploads.receive("copy-abababababab", "copy.txt", SHA, 5, 2)
     assert copy.key == "memo-abababababab" and copy.duplicate
-    assert len(records.files.all()) == 1
+    content = records.uploads.content(first.key)
+    assert content is not None and (content.name, content.sha256) == ("memo.txt", SHA)
+    # The intake registers; the record step inserts the one record of the content.
+    assert records.files.all() == [] and records.files.counts() == {(State.RECEIVED, None): 1}
+    inserted = records.files.insert(first.key, State.STORED, type="document", location="x")
+    assert records.files.insert(first.key, State.STORED) == inserted  # a retried step
+    assert records.files.all() == [inserted] and (inserted.name, inserted.size) == ("memo.txt", 5)
+    assert inserted.created_at == content.received_at
+    with pytest.raises(KeyError):
+        records.files.insert("never-abababababab", State.STORED)
     assert [u.name for u in records.uploads.pending(first.key)] == ["memo.txt", "copy.txt"]
     assert records.uploads.pending_names() == {"memo.txt", "copy.txt"}
 
 
 def test_state_only_moves_forward(records: Records) -> None:
-    key = records.uploads.receive("k-abababababab", "k.txt", SHA, 5, 1).key
+    key = _received(records)
     records.files.advance(key, "stored", type="document", location="file:///x")
     records.files.advance(key, "described", description="d", text="t", details={"pages": 1})
     records.files.advance(key, "done")
@@ -38,7 +54,7 @@ def test_state_only_moves_forward(records: Records) -> None:
 
 
 def test_failures_keep_a_reason_and_can_be_reopened(records: Records) -> None:
-    key = records.uploads.receive("k-abababababab", "k.txt", SHA, 5, 1).key
+    key = records.uploads.receive("k-abababababab", "k.txt", SHA, 5, 1).key  # not recorded yet
     records.files.fail(key, "empty file", state="quarantined")
     record = records.files.get(key)
     assert record is not None and (record.state, record.error) == ("quarantined", "empty file")
@@ -58,12 +74,13 @@ def test_notification_ledger(records: Records) -> None:
 
 
 def test_times_are_utc_and_compare_alike_however_given(records: Records) -> None:
-    key = records.uploads.receive("k-abababababab", "k.txt", SHA, 5, 1).key
-    record = records.files.get(key)
-    assert record is not None and record.updated_at is not None
+    key = _received(records)
+    record, content = records.files.get(key), records.uploads.content(key)
+    assert record is not None and record.updated_at is not None and content is not None
     stamp = record.updated_at
     assert stamp.tzinfo is not None and stamp.utcoffset() == timedelta(0)
-    assert record.created_at == stamp and [r.updated_at for r in records.files.all()] == [stamp]
+    assert record.created_at == content.received_at <= stamp
+    assert [r.updated_at for r in records.files.all()] == [stamp]
     records.ledger.claim(key, "processed", "m")
     just_after = stamp + timedelta(microseconds=1)
     # The same moments as UTC, as another zone's wall time, and naive (taken as UTC).
@@ -79,7 +96,20 @@ def test_times_are_utc_and_compare_alike_however_given(records: Records) -> None
 
 
 def test_text_with_nul_characters_is_stored_without_them(records: Records) -> None:
-    key = records.uploads.receive("k-abababababab", "k.pdf", SHA, 5, 1).key
+    key = _received(records, name="k.pdf")
     records.files.advance(key, "stored", type="document", location="file:///x")
     record = records.files.advance(key, "described", description="PDF\x00", text="a\x00b")
     assert (record.description, record.text) == ("PDF", "ab")
+
+
+def test_a_content_never_recorded_is_stalled_from_its_registration(records: Records) -> None:
+    # A run that died before the record step leaves only the intake's registration behind.
+    key = records.uploads.receive("k-abababababab", "k.txt", SHA, 5, 1).key
+    content = records.uploads.content(key)
+    assert content is not None and records.files.get(key) is None
+    assert records.files.stalled(content.received_at) == []
+    assert records.files.stalled(content.received_at + timedelta(seconds=1)) == [
+        (key, content.received_at)]
+    recorded = records.files.insert(key, State.STORED, type="document", location="file:///x")
+    assert recorded.updated_at is not None
+    assert records.files.stalled(recorded.updated_at) == []  # idle since its insert only

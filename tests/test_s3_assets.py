@@ -127,7 +127,10 @@ def test_an_s3_outage_is_retried_by_the_step(s3_settings: Settings, s3_env: S3Se
         result = dg.materialize([stored_object], partition_key=key, instance=instance,
                                 resources=build_resources(s3_settings))
         retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        stored = result.asset_materializations_for_node("stored_object")[0].metadata
     assert result.success and len(retries) == 1
     assert "object store unavailable" in str(retries[0].event_specific_data)
-    record = Records(s3_settings.db_url).files.get(key)
-    assert record is not None and (record.location or "").startswith("s3://")
+    assert (stored["location"].value, stored["stored"].value) == (
+        f"s3://{s3_settings.s3.bucket}/fileproc/prod/objects/{stored['sha256'].value[:2]}/"
+        f"{stored['sha256'].value}", "uploaded")
+    assert Records(s3_settings.db_url).files.get(key) is None  # the record step comes next

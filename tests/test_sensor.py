@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -16,8 +15,9 @@ from fileproc_dagster.defs.resources import BatchingResource
 from fileproc_dagster.defs._dagster_compat import partition_range
 from fileproc_dagster.defs.sensors import build_upload_sensor
 from fileproc_dagster.storage.records import Records
-from fileproc_dagster.storage.schema import files as files_table
+from fileproc_dagster.storage.schema import contents as contents_table
 from fileproc_dagster.storage.schema import uploads as uploads_table
+from fileproc_dagster.storage.states import State
 from fileproc_dagster.settings import Settings
 
 
@@ -133,7 +133,9 @@ def test_duplicate_upload_maps_to_the_existing_record(settings: Settings) -> Non
     assert _ranges(result) == [(key, key)]
     duplicates = [r for r in result.run_requests or [] if r.tags.get("fileproc/duplicate")]
     assert [r.partition_key for r in duplicates] == [key]
-    assert len(Records(settings.db_url).files.all()) == 1
+    records = Records(settings.db_url)  # one content, two uploads; the record step inserts
+    assert [u.name for u in records.uploads.pending(key)] == ["one.txt", "two.txt"]
+    assert records.files.all() == [] and records.files.counts() == {(State.RECEIVED, None): 1}
 
 
 def test_a_tick_that_died_is_requested_again_under_the_same_keys(settings: Settings) -> None:
@@ -167,12 +169,11 @@ def test_ten_thousand_registered_files_make_a_cheap_tick(settings: Settings) -> 
         name = f"f{i}.txt"
         (settings.upload_dir / name).write_text(str(i))
         key, sha = f"f{i}-{i:012d}", f"{i:064d}"
-        rows.append(dict(key=key, uuid=str(uuid.uuid4()), name=name, size=1, sha256=sha,
-                         state="received", created_at=now, updated_at=now))
+        rows.append(dict(key=key, name=name, size=1, sha256=sha, received_at=now))
         uploads.append(dict(key=key, name=name, size=1, mtime_ns=i, state="pending",
                             duplicate=False, received_at=now))
     with records.db.engine.begin() as conn:  # registered in bulk: the test is about the tick
-        conn.execute(files_table.insert(), rows)
+        conn.execute(contents_table.insert(), rows)
         conn.execute(uploads_table.insert(), uploads)
     (settings.upload_dir / "new.txt").write_text("new")
     with dg.instance_for_test() as instance:

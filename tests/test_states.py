@@ -58,6 +58,7 @@ def test_the_table_leaves_no_pair_unclassified() -> None:
 def test_the_database_refuses_illegal_moves_and_keeps_the_state(records: Records) -> None:
     # On SQLite and on PostgreSQL (the ``records`` fixture).
     key = records.uploads.receive("k-cdcdcdcdcdcd", "k.txt", SHA, 5, 1).key
+    records.files.insert(key, State.RECEIVED)
     with pytest.raises(IllegalTransition):
         records.files.advance(key, State.DONE)
     record = records.files.get(key)

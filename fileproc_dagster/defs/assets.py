@@ -59,18 +59,15 @@ class DescribeConfig(dg.Config):
 def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
                   uploads: UploadsResource, object_store: ObjectStoreResource,
                   records: RecordsResource, notifier: NotifierResource,
-                  extractor: ExtractorResource,
                   hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
     """The uploaded file's bytes in the object store, under a content-addressed key."""
-    files = pipeline(uploads, object_store, records, notifier, hooks)
-    options = extractor.options()
+    files = pipeline(uploads, records, notifier, hooks, object_store)
     files.warm_up()
 
     def store(key: str) -> dict[str, Any]:
-        stored = files.store_file(key, options)
-        return {"type": stored.kind, "mime": stored.mime, "detected": stored.reason,
-                "sha256": stored.sha256, "size": dg.MetadataValue.int(stored.size),
-                "location": dg.MetadataValue.url(stored.location)}
+        stored = files.store_file(key)
+        return {"sha256": stored.sha256, "size": dg.MetadataValue.int(stored.size),
+                "location": dg.MetadataValue.url(stored.location), "stored": stored.reason}
 
     return for_each_file(context, files, "storing the upload", store, config.timeout_s,
                          first_step=True)
@@ -81,13 +78,18 @@ def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
 def file_record(context: dg.AssetExecutionContext, config: StepConfig,
                 uploads: UploadsResource, object_store: ObjectStoreResource,
                 records: RecordsResource, notifier: NotifierResource,
+                extractor: ExtractorResource,
                 hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
-    """The file's row in the records database, complete and in state stored."""
-    files = pipeline(uploads, object_store, records, notifier, hooks)
+    """The file's row in the records database: its type detected from the stored content,
+    inserted in state stored."""
+    files = pipeline(uploads, records, notifier, hooks, object_store)
+    options = extractor.options()
 
     def record(key: str) -> dict[str, Any]:
-        done = files.record_file(key)
-        return {"record_id": done.uuid, "name": done.name}
+        done, detection = files.record_file(key, options)
+        return {"record_id": done.uuid, "name": done.name, "type": done.type or "",
+                "mime": done.mime or "",
+                "detected": detection.reason if detection else "recorded earlier"}
 
     return for_each_file(context, files, "recording the file", record, config.timeout_s)
 
@@ -103,7 +105,7 @@ def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
                      extractor: ExtractorResource,
                      hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
     """What the file says: OCR text, image facts or a transcript, written to its record."""
-    files = pipeline(uploads, object_store, records, notifier, hooks)
+    files = pipeline(uploads, records, notifier, hooks, object_store)
     options = extractor.options(ocr_language=config.ocr_language,
                                 whisper_backend=config.whisper_backend
                                 and config.whisper_backend.value,
@@ -144,11 +146,11 @@ def _has_text(records: list[Record]) -> dg.AssetCheckResult:
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
                   retry_policy=FINALIZE_RETRY, deps=[file_description], kinds={"python"})
 def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
-                   uploads: UploadsResource, object_store: ObjectStoreResource,
-                   records: RecordsResource, notifier: NotifierResource,
+                   uploads: UploadsResource, records: RecordsResource,
+                   notifier: NotifierResource,
                    hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
     """The finished file: record done, upload deleted, notification sent once."""
-    files = pipeline(uploads, object_store, records, notifier, hooks)
+    files = pipeline(uploads, records, notifier, hooks)
 
     def finalize(key: str) -> dict[str, Any]:
         finalized = files.finalize_file(key)

@@ -32,8 +32,8 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
     for key in keys:
         if not first_step:
             record = files.records.files.get(key)
-            if record is None or record.state.ended:
-                reason = (record.error or record.state) if record else "no upload was received"
+            if record is not None and record.state.ended:
+                reason = record.error or record.state
                 if single:
                     raise dg.Failure(description=f"{what}: {reason}", allow_retries=False)
                 continue  # failed in an earlier step of this run

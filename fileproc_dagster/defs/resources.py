@@ -95,14 +95,14 @@ class ExtractorResource(dg.ConfigurableResource):
         return ExtractOptions(**values)
 
 
-def pipeline(uploads: UploadsResource, object_store: ObjectStoreResource,
-             records: RecordsResource, notifier: NotifierResource,
-             hooks: Hooks = NO_HOOKS) -> Pipeline:
-    """The domain pipeline behind the resources of one run."""
-    return Pipeline(records=records.store(), store=object_store.store(),
-                    upload_dir=Path(uploads.upload_dir),
+def pipeline(uploads: UploadsResource, records: RecordsResource, notifier: NotifierResource,
+             hooks: Hooks = NO_HOOKS, object_store: ObjectStoreResource | None = None
+             ) -> Pipeline:
+    """The domain pipeline behind the resources of one step (a bad file is quarantined from
+    any step, which needs the upload directories and the notifier)."""
+    return Pipeline(records=records.store(), upload_dir=Path(uploads.upload_dir),
                     quarantine_dir=Path(uploads.quarantine_dir), notifier=notifier.notifier(),
-                    hooks=hooks)
+                    hooks=hooks, store=object_store.store() if object_store else None)
 
 
 @cache

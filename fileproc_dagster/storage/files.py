@@ -1,19 +1,24 @@
 """The ``files`` table: one record per file content, moved through its states.
 
-Every write is keyed by the partition key, so a retried step rewrites the same row; the state
-machine (``states.py``) decides which moves are allowed.
+The record step inserts a record for a content the intake registered (``contents``); every
+write is keyed by the partition key, so a retried step rewrites the same row; the state
+machine (``states.py``) decides which moves are allowed. A content not recorded yet counts as
+``received``.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import uuid
+
 import sqlalchemy as sa
 
 from fileproc_dagster.storage.database import Database
-from fileproc_dagster.storage.schema import files
+from fileproc_dagster.storage.schema import contents, files
 from fileproc_dagster.storage.states import END, UNFINISHED, State, check
 
 T = TypeVar("T")
@@ -77,16 +82,24 @@ class Files:
             return [load(Record, r) for r in conn.execute(query.limit(limit))]
 
     def counts(self) -> dict[tuple[State, str | None], int]:
-        """How many records are in each (state, type), counted by the database in one query.
+        """How many files are in each (state, type), counted by the database.
 
-        Example::
+        Contents the intake registered and the record step has not reached yet are
+        ``received``. Example::
 
             records.files.counts()  # {(State.DONE, "document"): 2, (State.RECEIVED, None): 1}
         """
         query = (sa.select(files.c.state, files.c.type, sa.func.count())
                  .group_by(files.c.state, files.c.type))
+        unrecorded = sa.select(sa.func.count()).select_from(contents).where(
+            ~sa.exists().where(files.c.key == contents.c.key))
         with self.db.transaction() as conn:
-            return {(State(state), kind): int(n) for state, kind, n in conn.execute(query)}
+            counts = {(State(state), kind): int(n) for state, kind, n in conn.execute(query)}
+            waiting = int(conn.execute(unrecorded).scalar_one())
+        if waiting:
+            received = (State.RECEIVED, None)
+            counts[received] = counts.get(received, 0) + waiting
+        return counts
 
     def processing_times(self, limit: int = 1000) -> list[tuple[str | None, float]]:
         """(type, seconds from registration to done) of the ``limit`` files done last.
@@ -118,32 +131,56 @@ class Files:
         Re-applying the current state rewrites its values (a retried step); an earlier state
         than the current one is ignored, so a late retry cannot undo later work.
         """
-        # PostgreSQL refuses NUL in text, and a PDF's text layer may hold one: it carries
-        # nothing a reader would miss.
-        clean = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in values.items()}
-        self._move(key, state, {"error": None, **clean}, rewrite=bool(values))
+        self._move(key, state, {"error": None, **self._clean(values)}, rewrite=bool(values))
         record = self.get(key)
         assert record is not None
         return record
 
+    def insert(self, key: str, state: State, **values: Any) -> Record:
+        """The record of a registered content, inserted in ``state`` with ``values``.
+
+        A record already there (a retried step, a file reopened after a failure) is advanced
+        instead; a key the intake never registered is a ``KeyError``.
+        """
+        if self.get(key) is None:
+            try:
+                with self.db.transaction() as conn:
+                    content = conn.execute(sa.select(contents).where(
+                        contents.c.key == key)).one_or_none()
+                    if content is None:
+                        raise KeyError(f"no upload was registered for {key!r}")
+                    conn.execute(files.insert().values(
+                        key=key, uuid=str(uuid.uuid4()), name=content.name, size=content.size,
+                        sha256=content.sha256, state=state, created_at=content.received_at,
+                        updated_at=now(), **self._clean(values)))
+                    return load(Record, conn.execute(
+                        sa.select(files).where(files.c.key == key)).one())
+            except sa.exc.IntegrityError:
+                pass  # inserted by another process meanwhile: advanced below
+        return self.advance(key, state, **values)
+
+    @staticmethod
+    def _clean(values: dict[str, Any]) -> dict[str, Any]:
+        # PostgreSQL refuses NUL in text, and a PDF's text layer may hold one: it carries
+        # nothing a reader would miss.
+        return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in values.items()}
+
     def fail(self, key: str, reason: str, *, state: State = State.FAILED) -> None:
-        """End a record in ``failed`` or ``quarantined`` with a human-readable reason."""
+        """End a file in ``failed`` or ``quarantined`` with a human-readable reason; a file
+        not recorded yet gets its record in that state (a key never registered has none)."""
         if state not in END:
             raise ValueError(f"not an end state: {state!r}")
-        self._move(key, state, {"error": reason}, rewrite=True)
+        if self.get(key) is None:
+            with suppress(KeyError):
+                self.insert(key, state, error=reason)
+        else:
+            self._move(key, state, {"error": reason}, rewrite=True)
 
     def reopen(self, key: str) -> None:
         """Put a failed or quarantined record back to ``received`` for reprocessing."""
         record = self.get(key)
         if record is not None and record.state.ended:
             self._move(key, State.RECEIVED, {"error": None}, rewrite=False)
-
-    def set_object(self, key: str, *, type: str, mime: str, location: str) -> None:
-        """Note what the stored object is and where, before the record is marked stored."""
-        with self.db.transaction() as conn:
-            conn.execute(files.update().where(files.c.key == key,
-                                              files.c.state == State.RECEIVED)
-                         .values(type=type, mime=mime, location=location, updated_at=now()))
 
     def flag_verdicts(self, keys: list[str]) -> None:
         """Ask for single-partition runs that report these files' failures in Dagster."""
@@ -164,10 +201,15 @@ class Files:
     def stalled(self, idle_since: datetime, limit: int = 500) -> list[tuple[str, datetime]]:
         """Unfinished files (received, stored, described) untouched since ``idle_since``.
 
-        Keys with their last update, oldest first: what a run that died for good left behind.
+        Keys with their last update, oldest first: what a run that died for good left behind,
+        contents registered but never recorded included.
         """
-        query = (sa.select(files.c.key, files.c.updated_at)
-                 .where(files.c.state.in_(UNFINISHED), files.c.updated_at < idle_since)
-                 .order_by(files.c.updated_at).limit(limit))
+        recorded = (sa.select(files.c.key, files.c.updated_at.label("at"))
+                    .where(files.c.state.in_(UNFINISHED), files.c.updated_at < idle_since))
+        unrecorded = (sa.select(contents.c.key, contents.c.received_at.label("at"))
+                      .where(contents.c.received_at < idle_since,
+                             ~sa.exists().where(files.c.key == contents.c.key)))
+        both = sa.union_all(recorded, unrecorded).subquery()
+        query = sa.select(both.c.key, both.c.at).order_by(both.c.at).limit(limit)
         with self.db.transaction() as conn:
-            return [(key, updated) for key, updated in conn.execute(query)]
+            return [(key, at) for key, at in conn.execute(query)]

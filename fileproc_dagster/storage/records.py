@@ -1,5 +1,5 @@
-"""The records database as the pipeline uses it: records, uploads and the notification ledger
-over one database (SQLite file or PostgreSQL URL).
+"""The records database as the pipeline uses it: records, the intake's contents and uploads,
+and the notification ledger over one database (SQLite file or PostgreSQL URL).
 
 Example::
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.files import Files, Record
 from fileproc_dagster.storage.ledger import Ledger
-from fileproc_dagster.storage.uploads import Received, Upload, Uploads
+from fileproc_dagster.storage.uploads import Content, Received, Upload, Uploads
 
-__all__ = ["Files", "Ledger", "Received", "Record", "Records", "Upload", "Uploads"]
+__all__ = ["Content", "Files", "Ledger", "Received", "Record", "Records", "Upload", "Uploads"]
 
 
 class Records:

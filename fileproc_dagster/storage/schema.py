@@ -1,8 +1,10 @@
 """The tables of the records database, as the statements see them (migrations create them).
 
-``files`` holds one row per file content (the record users see), ``uploads`` one per file
-dropped into the upload directory, ``notifications`` the ledger of messages owed and sent,
-``notification_deliveries`` which targets accepted a message not yet sent to all of them.
+The intake owns ``contents``, one row per distinct content it was handed (the partition key it
+gave that content), and ``uploads``, one per file dropped into the upload directory. ``files``
+holds the record users see, inserted by the record step once the object is stored;
+``notifications`` is the ledger of messages owed and sent, ``notification_deliveries`` which
+targets accepted a message not yet sent to all of them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
 
 metadata = sa.MetaData()
 
+contents = sa.Table(
+    "contents", metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),  # of the first upload of this content
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+)
+
 files = sa.Table(
     "files", metadata,
     sa.Column("key", sa.String(128), primary_key=True),
@@ -66,7 +77,7 @@ files = sa.Table(
 uploads = sa.Table(
     "uploads", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(128), sa.ForeignKey("files.key"), nullable=False, index=True),
+    sa.Column("key", sa.String(128), sa.ForeignKey("contents.key"), nullable=False, index=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("mtime_ns", sa.BigInteger, nullable=False),

@@ -1,20 +1,24 @@
-"""The ``uploads`` table: every file dropped into the upload directory, mapped to its record.
+"""The intake's tables: every file dropped into the upload directory (``uploads``), mapped to
+the partition key its content was given (``contents``).
 
 Registering an upload is idempotent (keyed by name, size and mtime); identical content maps to
-the record that already has it and is marked a duplicate.
+the key it was given first and is marked a duplicate. The record of a content is inserted
+later, by the record step (``files.Files.insert``); only an entry refused at the door gets its
+(quarantined) record here.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.files import Record, load, now
-from fileproc_dagster.storage.schema import files, uploads
+from fileproc_dagster.storage.schema import contents, files, uploads
 from fileproc_dagster.storage.states import State, UploadState
 
 
@@ -33,8 +37,19 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class Content:
+    """One distinct content the intake was handed, under the partition key it gave it."""
+
+    key: str
+    sha256: str
+    name: str
+    size: int
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class Received:
-    """The outcome of registering an upload: which record it maps to and whether it is new."""
+    """The outcome of registering an upload: which content key it maps to, whether it is new."""
 
     key: str
     upload_id: int
@@ -54,7 +69,7 @@ class Uploads:
 
     def receive(self, key: str, name: str, sha256: str, size: int, mtime_ns: int,
                 origin: str = "sensor") -> Received:
-        """Register an upload; identical content maps to the record that already has it."""
+        """Register an upload; identical content maps to the key it was given first."""
         try:
             return self._receive(key, name, sha256, size, mtime_ns, origin)
         except sa.exc.IntegrityError:
@@ -65,12 +80,10 @@ class Uploads:
                  origin: str) -> Received:
         with self.db.transaction() as conn:
             existing = conn.execute(
-                sa.select(files.c.key).where(files.c.sha256 == sha256)).scalar_one_or_none()
+                sa.select(contents.c.key).where(contents.c.sha256 == sha256)).scalar_one_or_none()
             if existing is None:
-                stamp = now()
-                conn.execute(files.insert().values(
-                    key=key, uuid=str(uuid.uuid4()), name=name, size=size, sha256=sha256,
-                    state=State.RECEIVED, created_at=stamp, updated_at=stamp))
+                conn.execute(contents.insert().values(key=key, sha256=sha256, name=name,
+                                                      size=size, received_at=now()))
             record_key = existing or key
             upload_id = conn.execute(sa.select(uploads.c.id).where(
                 _identity(name, size, mtime_ns))).scalar_one_or_none()
@@ -95,6 +108,8 @@ class Uploads:
             with self.db.transaction() as conn:
                 if conn.execute(sa.select(files.c.key).where(files.c.key == key)).first() is None:
                     stamp = now()
+                    conn.execute(contents.insert().values(key=key, sha256=digest, name=name,
+                                                          size=size, received_at=stamp))
                     conn.execute(files.insert().values(
                         key=key, uuid=str(uuid.uuid4()), name=name, size=size, sha256=digest,
                         state=State.QUARANTINED, error=reason, details=details,
@@ -108,6 +123,12 @@ class Uploads:
             pass  # another tick recorded the same refusal first
         with self.db.transaction() as conn:
             return load(Record, conn.execute(sa.select(files).where(files.c.key == key)).one())
+
+    def content(self, key: str) -> Content | None:
+        """What the intake knows of a partition key: its content's digest, first name, size."""
+        with self.db.transaction() as conn:
+            row = conn.execute(sa.select(contents).where(contents.c.key == key)).one_or_none()
+        return load(Content, row) if row else None
 
     def pending_names(self) -> set[str]:
         """Names in the upload directory that are already registered and not yet handled."""
