@@ -59,18 +59,18 @@ def measure(paths: list[Path], repeats: int) -> dict[str, Any]:
     start = time.perf_counter()
     models()
     load_s, load_mib = time.perf_counter() - start, _rss_mib() - before
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path in paths:
         _timed(path, tagged)  # onnxruntime's first run of a shape allocates
         base, tags = [], []
         for _ in range(repeats):
             base.append(_timed(path, plain))
             tags.append(_timed(path, tagged))
-        row = {"photo": path.name,
-               "plain_ms": statistics.median(w for w, _ in base) * 1000,
-               "tagged_ms": statistics.median(w for w, _ in tags) * 1000,
-               "plain_cpu_ms": statistics.median(c for _, c in base) * 1000,
-               "tagged_cpu_ms": statistics.median(c for _, c in tags) * 1000}
+        row: dict[str, Any] = {"photo": path.name,
+                               "plain_ms": statistics.median(w for w, _ in base) * 1000,
+                               "tagged_ms": statistics.median(w for w, _ in tags) * 1000,
+                               "plain_cpu_ms": statistics.median(c for _, c in base) * 1000,
+                               "tagged_cpu_ms": statistics.median(c for _, c in tags) * 1000}
         row["added_ms"] = row["tagged_ms"] - row["plain_ms"]
         row["added_cpu_ms"] = row["tagged_cpu_ms"] - row["plain_cpu_ms"]
         rows.append(row)

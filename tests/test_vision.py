@@ -124,3 +124,22 @@ def test_weights_reader_refuses_foreign_objects(tmp_path: Path) -> None:
     path.write_bytes(b"PK\x03\x04 not a legacy file")
     with pytest.raises(Exception):  # noqa: B017 - any refusal will do, never a load
         read_state_dict(path)
+
+
+def test_tags_in_the_bounded_extraction_worker() -> None:
+    from functools import partial
+
+    from fileproc_dagster.describe import describe, warm_up
+    from fileproc_dagster.describe.detect import detect
+    from fileproc_dagster.describe.worker import DEFAULT_MEMORY_BYTES, Worker
+
+    path = SKIMAGE / "chelsea.png"
+    worker = Worker(DEFAULT_MEMORY_BYTES)
+    try:
+        worker.warm_up(partial(warm_up, True))  # models loaded once, ahead of the first file
+        result = worker.call(describe, path, detect(path, ExtractOptions()), ExtractOptions(),
+                             timeout_s=120, what="describing chelsea.png")
+    finally:
+        worker.kill()
+    assert result.details["categories"][0] == "animal"
+    assert "; tags: " in result.description

