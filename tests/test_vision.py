@@ -143,3 +143,15 @@ def test_tags_in_the_bounded_extraction_worker() -> None:
         worker.kill()
     assert result.details["categories"][0] == "animal"
     assert "; tags: " in result.description
+
+
+def test_launchpad_config_turns_tags_off() -> None:
+    from fileproc_dagster.defs.assets import DescribeConfig
+    from fileproc_dagster.defs.resources import ExtractorResource
+
+    extractor = ExtractorResource(image_tags=True)
+    assert extractor.options().image_tags is True
+    config = DescribeConfig(image_tags=False)
+    assert extractor.options(image_tags=config.image_tags).image_tags is False
+    assert extractor.options(image_tags=DescribeConfig().image_tags).image_tags is True
+    assert ExtractorResource(image_tags=False).options().image_tags is False
