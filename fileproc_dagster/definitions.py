@@ -37,7 +37,8 @@ def build_resources(settings: Settings, hooks: Hooks = NO_HOOKS
         "notifier": NotifierResource(
             outbox=str(settings.outbox),
             urls=dg.EnvVar("FILEPROC_NOTIFY_URLS") if settings.notify_urls else ""),
-        "extractor": ExtractorResource(worker_memory_bytes=settings.worker_memory_bytes),
+        "extractor": ExtractorResource(worker_memory_bytes=settings.worker_memory_bytes,
+                                       image_tags=settings.image_tags),
         "batching": BatchingResource(max_batch=settings.max_batch,
                                      parallel_runs=settings.parallel_runs),
         "hooks": dg.ResourceDefinition.hardcoded_resource(

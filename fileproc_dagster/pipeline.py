@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from fileproc_dagster.describe import describe, warm_up
@@ -105,9 +106,9 @@ class Pipeline:
                 shutil.copyfileobj(src, dst)
             yield path
 
-    def warm_up(self) -> None:
+    def warm_up(self, image_tags: bool = True) -> None:
         """Start the extraction worker while the files are being stored and recorded."""
-        start_worker(warm_up)
+        start_worker(partial(warm_up, image_tags))
 
     def store_file(self, key: str) -> StoredObject:
         """Put the upload's bytes under their content key (once: a stored object is kept)."""

@@ -83,6 +83,7 @@ class Settings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     worker_memory_bytes: int = DEFAULT_WORKER_MEMORY_BYTES
     s3: S3Location | None = None  # objects on S3 instead of store_dir
+    image_tags: bool = True  # FILEPROC_IMAGE_TAGS=0 turns the image tagger and faces off
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -111,6 +112,8 @@ class Settings:
             worker_memory_bytes=parse_size(env.get("FILEPROC_WORKER_MEMORY_BYTES"),
                                            DEFAULT_WORKER_MEMORY_BYTES),
             s3=parse_store(env.get("FILEPROC_STORE"), env.get("FILEPROC_S3_ENDPOINT_URL")),
+            image_tags=(env.get("FILEPROC_IMAGE_TAGS") or "1").strip().lower()
+            not in ("0", "false", "no", "off"),
         )
 
     def ensure_dirs(self) -> None:

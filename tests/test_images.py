@@ -102,7 +102,8 @@ def test_photos_without_text_give_no_text(name: str, corpus: Path) -> None:
 @pytest.mark.corpus
 def test_photo_description_line(corpus: Path) -> None:
     line = _describe(corpus / "IMG_20180619_135726.jpg").description
-    assert line == "JPEG photo 600x400, Google Pixel 7, 2018-06-19 13:57, GPS 53.96344,-1.08349"
+    assert line == ("JPEG photo 600x400, Google Pixel 7, 2018-06-19 13:57, "
+                    "GPS 53.96344,-1.08349; tags: espresso")
 
 
 @pytest.mark.corpus

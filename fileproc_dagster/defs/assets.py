@@ -52,6 +52,9 @@ class DescribeConfig(dg.Config):
         default=None, description="Transcription backend.")
     whisper_model: str | None = Field(
         default=None, description="Model directory or checkpoint; empty: packaged tiny.en.")
+    image_tags: bool | None = Field(
+        default=None, description="Tag what photos show and count faces; empty: "
+                                  "FILEPROC_IMAGE_TAGS.")
 
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
@@ -59,10 +62,12 @@ class DescribeConfig(dg.Config):
 def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
                   uploads: UploadsResource, object_store: ObjectStoreResource,
                   records: RecordsResource, notifier: NotifierResource,
+                  extractor: ExtractorResource,
                   hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
-    """The uploaded file's bytes in the object store, under a content-addressed key."""
+    """The uploaded file's bytes in the object store, under a content-addressed key (while
+    the extraction worker starts, for the description step to come)."""
     files = pipeline(uploads, records, notifier, hooks, object_store)
-    files.warm_up()
+    files.warm_up(extractor.image_tags)
 
     def store(key: str) -> dict[str, Any]:
         stored = files.store_file(key)
@@ -109,7 +114,8 @@ def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
     options = extractor.options(ocr_language=config.ocr_language,
                                 whisper_backend=config.whisper_backend
                                 and config.whisper_backend.value,
-                                whisper_model=config.whisper_model)
+                                whisper_model=config.whisper_model,
+                                image_tags=config.image_tags)
     described: list[Record] = []
 
     def describe(key: str) -> dict[str, Any]:

@@ -88,6 +88,7 @@ class ExtractorResource(dg.ConfigurableResource):
     max_pages: int = 200
     max_image_pixels: int = 100_000_000
     worker_memory_bytes: int = DEFAULT_MEMORY_BYTES
+    image_tags: bool = True
 
     def options(self, **overrides: object) -> ExtractOptions:
         values = {k: getattr(self, k) for k in ExtractOptions.__dataclass_fields__}

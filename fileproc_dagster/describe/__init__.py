@@ -8,9 +8,15 @@ from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
 
 
-def warm_up() -> None:
-    """Import the document and image extractors (NumPy, OpenCV, Pillow) before the first file."""
+def warm_up(image_tags: bool = True) -> None:
+    """Import the document and image extractors (NumPy, OpenCV, Pillow) before the first file,
+    and load the image tagger and face detector unless ``image_tags`` is off."""
     from fileproc_dagster.describe import documents, images  # noqa: F401
+
+    if image_tags:
+        from fileproc_dagster.describe.vision import models
+
+        models()
 
 
 def describe(path: Path, detection: Detection, options: ExtractOptions) -> Description:

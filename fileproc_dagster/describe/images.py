@@ -7,8 +7,8 @@ Example::
     from fileproc_dagster.describe.model import ExtractOptions
 
     desc = describe_image(Path("IMG_20180619_135726.jpg"), ExtractOptions())
-    print(desc.description)  # JPEG photo 600x400, Google Pixel 7, 2018-06-19 13:57, GPS ...
-    print(desc.details["exif"]["GPSLatitude"], desc.text)
+    print(desc.description)  # JPEG photo 600x400, Google Pixel 7, ...; tags: espresso
+    print(desc.details["exif"]["GPSLatitude"], desc.details["categories"], desc.text)
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def is_animated(image: Image.Image) -> bool:
 
 
 def describe_image(path: Path, options: ExtractOptions) -> Description:
-    """Pillow facts, EXIF, colours, text in the picture and a PNG thumbnail of one image."""
+    """Pillow facts, EXIF, colours, text, tags and faces, and a PNG thumbnail of one image."""
     with open_image(path, options.max_image_pixels) as image:
         stored = image.size
         details: dict[str, Any] = {
@@ -120,7 +120,15 @@ def describe_image(path: Path, options: ExtractOptions) -> Description:
     text = find_text(upright.convert("RGB"), language=options.ocr_language,
                      timeout_s=options.ocr_timeout_s)
     details["text_lines"] = len(text.splitlines()) if text else 0
-    return Description(description=_one_line(details, text), text=text, details=details,
+    seen = ""
+    if options.image_tags:
+        from fileproc_dagster.describe.vision import look
+
+        sight = look(upright, details["text_lines"], details["display_width"])
+        details.update(sight.as_details())
+        seen = sight.summary()
+    line = "; ".join(part for part in (_one_line(details, text), seen) if part)
+    return Description(description=line, text=text, details=details,
                        thumbnail=thumbnail_png(upright))
 
 
