@@ -28,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.image_facts import rgb_facts
+from fileproc_dagster.describe.languages import first_read_language
 from fileproc_dagster.describe.metadata import picture_metadata
 from fileproc_dagster.describe.picture_text import find_text
 from fileproc_dagster.describe.model import Description, ExtractOptions
@@ -126,7 +127,7 @@ def describe_image(path: Path, options: ExtractOptions) -> Description:
     if metadata.warnings:
         details["metadata_warnings"] = metadata.warnings
     upright = _upright(frame, orientation)
-    text = find_text(upright.convert("RGB"), language=options.ocr_language,
+    text = find_text(upright.convert("RGB"), language=first_read_language(options.ocr_language),
                      timeout_s=options.ocr_timeout_s)
     details["text_lines"] = len(text.splitlines()) if text else 0
     return Description(description=_one_line(details, text), text=text, details=details,
