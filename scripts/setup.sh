@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng ffmpeg espeak-ng libmagic1 fonts-dejavu-core)
+# Language packs OCR switches to when it detects a page in one of these languages.
+APT_PACKAGES+=(tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
+               tesseract-ocr-nld tesseract-ocr-por)
 missing=()
 # Debian's system Python needs python3-venv for virtualenvs.
 "$PYTHON" -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)

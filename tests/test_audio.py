@@ -151,6 +151,7 @@ def test_self_made_clip_is_transcribed(spoken_clip: Path) -> None:
     result = describe_audio(spoken_clip, DEFAULT)
     assert _wer(SENTENCE, result.text) <= 0.3, result.text
     assert result.details["segments"] and result.details["language"] == "en"
+    assert result.details["language_detected"] is False  # tiny.en is English-only
     assert 3.0 < result.details["duration_s"] < 15.0
 
 
@@ -236,6 +237,7 @@ def test_openai_whisper_backend_loads_a_checkpoint(spoken_clip: Path, tmp_path: 
     _check_shape(details, details["duration_s"])
     assert 3.0 < details["duration_s"] < 15.0
     assert [s["text"] for s in details["segments"]] == ["hello"]
+    assert details["language_detected"] is False  # an English-only vocabulary
     assert result.text == "hello"
     assert result.description.endswith(", en, 1 word: hello")
 

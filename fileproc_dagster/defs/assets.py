@@ -47,7 +47,8 @@ class DescribeConfig(dg.Config):
 
     timeout_s: float = Field(default=900.0, description="Stop a file's extraction after this.")
     ocr_language: str | None = Field(
-        default=None, description="Tesseract language(s), e.g. eng+deu.")
+        default=None,
+        description="Tesseract language(s), e.g. deu or eng+fra; auto: detected per page.")
     whisper_backend: WhisperBackend | None = Field(
         default=None, description="Transcription backend.")
     whisper_model: str | None = Field(

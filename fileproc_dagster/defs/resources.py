@@ -81,7 +81,7 @@ class NotifierResource(dg.ConfigurableResource):
 class ExtractorResource(dg.ConfigurableResource):
     """Defaults of the extractors; a run's config can override each of them."""
 
-    ocr_language: str = "eng"
+    ocr_language: str = "auto"
     ocr_timeout_s: float = 120.0
     whisper_backend: str = "faster-whisper"
     whisper_model: str = ""

@@ -101,6 +101,8 @@ def describe_audio(path: Path, options: ExtractOptions) -> Description:
         "duration_s": round(duration, 3),
         "language": transcript.language,
         "language_probability": round(transcript.language_probability, 3),
+        # A multilingual model detects the language; an English-only one (tiny.en) assumes it.
+        "language_detected": transcriber.multilingual,
         "segments": [
             {
                 "start": round(s.start, 2),

@@ -22,7 +22,7 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.ocr import ocr_image
+from fileproc_dagster.describe.languages import language_details, read_page
 from fileproc_dagster.describe.model import Description, ExtractOptions
 from fileproc_dagster.describe.reading import Page, Read
 from fileproc_dagster.describe.textfiles import read_docx, read_text
@@ -58,10 +58,10 @@ def describe_document(path: Path, mime: str, options: ExtractOptions) -> Descrip
         read = _read_images(path, f"{label} page image", options)
     else:
         raise BadInput(f"{mime} is not a document format that can be read", verdict="unsupported")
-    return _describe(read, mime)
+    return _describe(read, mime, options)
 
 
-def _describe(read: Read, mime: str) -> Description:
+def _describe(read: Read, mime: str, options: ExtractOptions) -> Description:
     text = "\n\n".join(p.text.strip("\n") for p in read.pages if p.text.strip())
     words = len(text.split())
     pages = read.page_count or len(read.pages)
@@ -84,9 +84,11 @@ def _describe(read: Read, mime: str) -> Description:
         details["ocr_seconds"] = round(sum(r.seconds for _, r in ocred), 2)
         details["ocr_pages"] = [
             {"page": n, "words": r.words, "confidence": r.mean_confidence,
-             "skew_deg": r.skew_deg, "rotated_deg": r.rotated_deg, "seconds": round(r.seconds, 2)}
+             "skew_deg": r.skew_deg, "rotated_deg": r.rotated_deg, "seconds": round(r.seconds, 2),
+             "language": r.language}
             for n, r in ocred
         ]
+    details.update(language_details([r for _, r in ocred], text, options.ocr_language))
     summary = f"{read.kind}, {pages} page{'' if pages == 1 else 's'}, {words} words"
     description = f"{summary}: {_snippet(text)}" if text else f"{summary}: no text found"
     log.info("%s", description)
@@ -103,7 +105,7 @@ def _snippet(text: str) -> str:
 
 
 def _ocr_page(image: Image.Image, options: ExtractOptions) -> Page:
-    result = ocr_image(image, language=options.ocr_language, timeout_s=options.ocr_timeout_s)
+    result = read_page(image, language=options.ocr_language, timeout_s=options.ocr_timeout_s)
     return Page(result.text, "ocr", result)
 
 

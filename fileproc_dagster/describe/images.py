@@ -27,7 +27,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.image_facts import exif_facts, rgb_facts
+from fileproc_dagster.describe.image_facts import rgb_facts
+from fileproc_dagster.describe.languages import first_read_language
+from fileproc_dagster.describe.metadata import picture_metadata
 from fileproc_dagster.describe.picture_text import find_text
 from fileproc_dagster.describe.model import Description, ExtractOptions
 
@@ -58,6 +60,9 @@ def open_image(path: Path, max_pixels: int) -> Image.Image:
     except UnidentifiedImageError as exc:
         raise BadInput("not a picture format we can read", verdict="unsupported") from exc
     except _DECODE_ERRORS as exc:
+        if "MAX_TEXT" in str(exc):  # Pillow's bound on (compressed) text chunks such as XMP
+            raise BadInput("decompression bomb refused: the picture's text metadata (XMP, "
+                           f"comments) unpacks to more than Pillow reads safely ({exc})") from exc
         raise BadInput(f"picture header is damaged: {exc}") from exc
     width, height = image.size
     if width * height > max_pixels:
@@ -110,14 +115,19 @@ def describe_image(path: Path, options: ExtractOptions) -> Description:
         if details["animated"] and image.info.get("duration"):
             details["frame_duration_ms"] = image.info["duration"]
         frame = decode_frame(image)
-        exif = exif_facts(image)
+        metadata = picture_metadata(image)
+    exif = metadata.exif
     orientation = exif.get("Orientation", 1)
     turned = isinstance(orientation, int) and orientation in (5, 6, 7, 8)
     details["display_width"], details["display_height"] = stored[::-1] if turned else stored
     details.update(rgb_facts(frame))
     details["exif"] = exif
+    details.update({k: v for k, v in (("xmp", metadata.xmp), ("iptc", metadata.iptc)) if v})
+    details["metadata"], details["metadata_sources"] = metadata.merged, metadata.sources
+    if metadata.warnings:
+        details["metadata_warnings"] = metadata.warnings
     upright = _upright(frame, orientation)
-    text = find_text(upright.convert("RGB"), language=options.ocr_language,
+    text = find_text(upright.convert("RGB"), language=first_read_language(options.ocr_language),
                      timeout_s=options.ocr_timeout_s)
     details["text_lines"] = len(text.splitlines()) if text else 0
     seen = ""
@@ -172,7 +182,7 @@ def _bomb_reason(pixels: int, size: tuple[int, int] | None, limit: int) -> str:
 
 
 def _one_line(details: dict[str, Any], text: str) -> str:
-    exif = details["exif"]
+    exif = details["metadata"]  # EXIF, else XMP, else IPTC
     camera = " ".join(str(exif[k]) for k in ("Make", "Model") if exif.get(k))
     if exif.get("Make") and str(exif.get("Model", "")).startswith(str(exif["Make"])):
         camera = str(exif["Model"])  # "Canon Canon EOS 80D" reads badly
@@ -182,7 +192,7 @@ def _one_line(details: dict[str, Any], text: str) -> str:
         parts[0] += f" ({details['n_frames']} frames)"
     if camera:
         parts.append(camera)
-    taken = str(exif.get("DateTimeOriginal") or exif.get("DateTime") or "")
+    taken = str(exif.get("DateTimeOriginal") or details["exif"].get("DateTime") or "")
     if re.match(r"\d{4}:\d\d:\d\d \d\d:\d\d", taken):
         parts.append(f"{taken[:10].replace(':', '-')} {taken[11:16]}")
     if "GPSLatitude" in exif and "GPSLongitude" in exif:

@@ -42,7 +42,7 @@ class Description:
 class ExtractOptions:
     """Knobs of the extractors; every field is also Dagster config."""
 
-    ocr_language: str = "eng"
+    ocr_language: str = "auto"  # detect per page; or tesseract language(s): deu, eng+fra
     ocr_timeout_s: float = 120.0
     whisper_backend: str = "faster-whisper"
     whisper_model: str = ""  # empty: the packaged tiny.en model

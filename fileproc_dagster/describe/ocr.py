@@ -55,6 +55,13 @@ class OcrResult:
     skew_deg: float = 0.0  # angle the page was turned by before OCR (deskew)
     rotated_deg: int = 0  # quarter turns applied after orientation detection (0/90/180/270)
     seconds: float = 0.0
+    language: str = "eng"  # tesseract model(s) the text was read with
+    # Filled in by languages.read_page: configured or detected, the text's ISO 639-1 code and
+    # its probability, and the script tesseract's OSD saw when it was asked.
+    language_source: str = "configured"
+    detected: str = ""
+    detected_probability: float = 0.0
+    script: str = ""
 
 
 def ocr_image(
@@ -86,7 +93,7 @@ def ocr_image(
     seconds = time.monotonic() - started
     log.debug("OCR %d words, confidence %.1f, skew %.2f deg, turn %d deg, %.1f s",
               result.words, result.mean_confidence, result.skew_deg, result.rotated_deg, seconds)
-    return replace(result, seconds=seconds)
+    return replace(result, seconds=seconds, language=language)
 
 
 def _read_page(

@@ -13,6 +13,7 @@ from PIL import Image
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.images import (SAFE_FORMATS, decode_frame, is_animated,
                                               open_image)
+from fileproc_dagster.describe.languages import first_read_language
 from fileproc_dagster.describe.ocr import ocr_image
 from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
 
@@ -71,7 +72,7 @@ def page_words(frame: Image.Image, options: ExtractOptions) -> int:
     found = 0
     for top in range(0, grey.height, step):
         band = grey.crop((0, max(0, top - overlap), grey.width, min(grey.height, top + step)))
-        result = ocr_image(band, language=options.ocr_language, clean=False,
+        result = ocr_image(band, language=first_read_language(options.ocr_language), clean=False,
                            timeout_s=max(deadline - time.monotonic(), 1.0))
         found += result.confident_words
         if found >= PAGE_MIN_WORDS:

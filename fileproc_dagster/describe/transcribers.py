@@ -57,6 +57,7 @@ class Transcriber(Protocol):
 
     backend: str
     model_name: str
+    multilingual: bool  # False: an English-only model (tiny.en), whose language is assumed
 
     def transcribe(self, audio: np.ndarray) -> Transcript: ...
 
@@ -113,6 +114,7 @@ class FasterWhisper:
             cpu_threads=_threads(),
             num_workers=1,
         )
+        self.multilingual = bool(self._model.model.is_multilingual)
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         """Transcribe with VAD; the packaged model is English-only, others detect the language."""
@@ -162,6 +164,7 @@ class OpenAIWhisper:
         torch.set_num_threads(_threads())
         # Loading by path skips whisper's own download-and-verify step.
         self._model = whisper.load_model(str(checkpoint), device="cpu")
+        self.multilingual = bool(self._model.is_multilingual)
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         """Transcribe only the stretches the VAD marks as speech, keeping file-relative times."""
