@@ -89,9 +89,15 @@ def line_pitch(grey: np.ndarray) -> float | None:
     start = max(int(below[0]), _MIN_PITCH)
     if start >= len(corr):
         return None
-    peak = start + int(np.argmax(corr[start:]))
+    tail = corr[start:]
+    best = float(tail.max())
     # Text lines repeat strongly; a photo's rows do not.
-    return float(peak) if corr[peak] >= 0.3 else None
+    if best < 0.3:
+        return None
+    # Two, three lines on repeat almost as strongly as one: take the first strong peak.
+    peaks = np.flatnonzero((tail[1:-1] >= tail[:-2]) & (tail[1:-1] >= tail[2:])
+                           & (tail[1:-1] >= 0.85 * best)) + 1
+    return float(start + (int(peaks[0]) if peaks.size else int(np.argmax(tail))))
 
 
 def prepare_page(
