@@ -23,6 +23,7 @@ from PIL import Image
 
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.languages import language_details, read_page
+from fileproc_dagster.describe.text_layer import agreement, over_image, suspect_share, too_suspect
 from fileproc_dagster.describe.model import Description, ExtractOptions
 from fileproc_dagster.describe.reading import Page, Read
 from fileproc_dagster.describe.textfiles import read_docx, read_text
@@ -34,6 +35,7 @@ DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 _RENDER_DPI = 300
 _MAX_RENDER_PIXELS = 40_000_000  # a poster-sized page is rendered below 300 dpi instead
 _THUMBNAIL_PX = 256
+_TRUSTED_OCR = 70.0  # mean word confidence at which tesseract's page reading may replace a layer
 _MIN_LAYER_CHARS = 20  # fewer letters/digits than this on a PDF page: treat it as a scan
 _SNIPPET_CHARS = 60
 _PDF_PASSWORD_ERROR = 4  # PDFium's FPDF_ERR_PASSWORD
@@ -76,6 +78,9 @@ def _describe(read: Read, mime: str, options: ExtractOptions) -> Description:
         "chars": len(text),
         **read.extra,
     }
+    if any(p.why for p in read.pages):
+        details["page_reads"] = [{"page": n, "source": p.source, **(p.why or {})}
+                                 for n, p in enumerate(read.pages, start=1)]
     ocred = [(i + 1, p.ocr) for i, p in enumerate(read.pages) if p.ocr is not None]
     if ocred:
         ocr_words = sum(r.words for _, r in ocred)
@@ -149,15 +154,35 @@ def _pdf_page(document: pdfium.PdfDocument, index: int, options: ExtractOptions)
     try:
         page = document[index]
         layer = page.get_textpage().get_text_bounded().replace("\r\n", "\n").replace("\r", "\n")
+        scanned_layer = over_image(page)
     except pdfium.PdfiumError as exc:
         raise BadInput(f"PDF page {index + 1} cannot be read: {exc}") from exc
     if _meaningful(layer):
-        return Page(layer.strip(), "text layer")
+        if not scanned_layer:
+            return Page(layer.strip(), "text layer", why={"why": "text drawn as text"})
+        if not too_suspect(layer):
+            return Page(layer.strip(), "text layer", why={
+                "why": "OCR text layer over the page image reads plausibly",
+                "layer_suspect": round(suspect_share(layer), 3)})
+        return _better_reading(layer.strip(), _ocr_page(_render(page, None), options))
     # No usable text layer (a scan, or text drawn as outlines): read the rendered page.
     scanned = _ocr_page(_render(page, None), options)
     if not scanned.text and layer.strip():
-        return Page(layer.strip(), "text layer")
-    return scanned
+        return Page(layer.strip(), "text layer", why={"why": "no text in the page image"})
+    return Page(scanned.text, scanned.source, scanned.ocr, why={"why": "no usable text layer"})
+
+
+def _better_reading(layer: str, scanned: Page) -> Page:
+    """A doubtful OCR layer against tesseract's reading of the same page: keep the better."""
+    ours, theirs = suspect_share(scanned.text), suspect_share(layer)
+    facts = {"layer_suspect": round(theirs, 3), "ocr_suspect": round(ours, 3),
+             "agreement": agreement(layer, scanned.text)}
+    confident = scanned.ocr is not None and scanned.ocr.mean_confidence >= _TRUSTED_OCR
+    if scanned.text and confident and ours < theirs:
+        return Page(scanned.text, "ocr", scanned.ocr, why={
+            "why": "OCR text layer reads worse than the page image: re-OCRed", **facts})
+    return Page(layer, "text layer", why={
+        "why": "OCR text layer looks misread, but the page image reads no better", **facts})
 
 
 def _meaningful(layer: str) -> bool:

@@ -1,4 +1,4 @@
-"""Tesseract OCR of one page image: scan clean-up, deskew, rotation fallback and a time bound.
+"""Tesseract OCR of one page image: clean-up (cleanup.py), deskew, rotation fallback, a time bound.
 
 Example::
 
@@ -23,7 +23,10 @@ import numpy as np
 import pytesseract
 from PIL import Image
 
+from fileproc_dagster.describe.cleanup import clean_scan, prepare_page
 from fileproc_dagster.errors import StepTimeout
+
+__all__ = ["CONFIDENT", "OcrResult", "clean_scan", "estimate_skew", "ocr_image", "rotate"]
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +36,7 @@ _ROTATION_CHECK_BELOW = 55.0
 _MAX_PIXELS = 40_000_000  # tesseract time grows with area; larger pages are scaled down
 _SMALL_LONG_SIDE = 1200  # small images (screenshots, crops) read better at twice the size
 _MAX_SKEW_DEG = 15.0
-_GRAIN = 3.0  # mean grey change a 3x3 median makes; clean scans ~0.3, a grainy copy ~7
-_WHITE_PAPER = 230.0  # background median at or above this counts as white paper...
-_EVEN_PAPER = 25.0  # ...when its 5-95 percentile spread is at most this
+_NOISE_BLOCK = 40.0  # mean word confidence below which a block beside real text is noise
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def ocr_image(
     grey, scale = _bounded_size(grey, upscale_small=clean)
     dpi = round(dpi * scale) if dpi else None
     if clean:
-        grey = clean_scan(grey)
+        grey, enlarged = prepare_page(grey, _MAX_PIXELS)
+        dpi = round(dpi * enlarged) if dpi else None
         result = _read_page(grey, language, budget, dpi, turn=0)
         if result.words and result.mean_confidence < _ROTATION_CHECK_BELOW:
             turn = _orientation(grey, budget)
@@ -103,41 +105,6 @@ def _read_page(
     if skew:
         grey = rotate(grey, skew)
     return _result(*_tesseract(grey, language, budget, dpi), skew=skew, turn=turn)
-
-
-def clean_scan(grey: np.ndarray) -> np.ndarray:
-    """Even out a scan: invert dark pages, remove grain, divide out uneven paper shading.
-
-    Each step runs only when the page needs it: on a clean scan they cost accuracy on small
-    print (a median filter rounds off thin digits), on a faded photocopy they make the page.
-    """
-    if float(grey.mean()) < 100:  # light text on a dark page; tesseract wants dark on light
-        grey = 255 - grey
-    median = cv2.medianBlur(grey, 3)
-    if float(cv2.absdiff(grey, median).mean()) > _GRAIN:
-        grey = median
-    background = _background(grey)
-    low, mid, high = np.percentile(background, [5, 50, 95])
-    if mid >= _WHITE_PAPER and high - low <= _EVEN_PAPER:
-        return grey
-    flat = cv2.divide(grey, np.maximum(background, 1), scale=255)
-    # Stretch faint ink (a faded photocopy's grey on grey) to black, and the paper, which is
-    # most of a page, with the grain on it to white.
-    ink, paper = (float(v) for v in np.percentile(flat, [0.5, 50]))
-    if paper - ink >= 30:
-        gain = 255.0 / (paper - ink)
-        flat = cv2.convertScaleAbs(flat, alpha=gain, beta=-ink * gain)
-    return flat
-
-
-def _background(grey: np.ndarray) -> np.ndarray:
-    """The paper without the ink: closing away everything smaller than ~60 px (text strokes)."""
-    h, w = grey.shape
-    # Quarter size keeps the closing and the big median cheap on a full 300 dpi page.
-    small = cv2.resize(grey, (max(w // 4, 1), max(h // 4, 1)), interpolation=cv2.INTER_AREA)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15))
-    background = cv2.medianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), 21)
-    return cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def estimate_skew(grey: np.ndarray) -> float:
@@ -252,10 +219,12 @@ def _tesseract(
     lines: list[str] = []
     current: list[str] = []
     last_line: tuple[str, str, str] | None = None
-    for row in done.stdout.decode("utf-8", errors="replace").splitlines()[1:]:
-        cells = row.split("\t", 11)
-        if len(cells) < 12 or cells[0] != "5" or not cells[11].strip():
-            continue  # only word rows (level 5) carry text
+    rows = [cells for row in done.stdout.decode("utf-8", errors="replace").splitlines()[1:]
+            if len(cells := row.split("\t", 11)) == 12 and cells[0] == "5" and cells[11].strip()]
+    noise = _noise_blocks(rows)  # only word rows (level 5) carry text
+    for cells in rows:
+        if cells[2] in noise:
+            continue
         key = (cells[2], cells[3], cells[4])  # block, paragraph, line
         if key != last_line and current:
             lines.append(" ".join(current))
@@ -268,6 +237,21 @@ def _tesseract(
     if current:
         lines.append(" ".join(current))
     return confidences, lines
+
+
+def _noise_blocks(rows: list[list[str]]) -> set[str]:
+    """Blocks tesseract made of specks beside real text: the dark edge of a photographed page.
+
+    Only when the page has a block it reads well (a mean word confidence of CONFIDENT) are
+    blocks it can barely read (below _NOISE_BLOCK) taken for noise, never on a page all hard.
+    """
+    by_block: dict[str, list[float]] = {}
+    for cells in rows:
+        by_block.setdefault(cells[2], []).append(float(cells[10]))
+    means = {block: sum(c) / len(c) for block, c in by_block.items()}
+    if not any(mean >= CONFIDENT for mean in means.values()):
+        return set()
+    return {block for block, mean in means.items() if mean < _NOISE_BLOCK}
 
 
 def _orientation(grey: np.ndarray, budget: _Budget) -> int:

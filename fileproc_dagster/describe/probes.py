@@ -13,6 +13,7 @@ from PIL import Image
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.images import (SAFE_FORMATS, decode_frame, is_animated,
                                               open_image)
+from fileproc_dagster.describe.cleanup import prepare_page
 from fileproc_dagster.describe.languages import first_read_language
 from fileproc_dagster.describe.ocr import ocr_image
 from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
@@ -24,6 +25,10 @@ PAGE_CHECK_SIDE = 1000  # px: large enough for 10 pt print on A4, small enough t
 # OCR a third of a page at a time and stop once it is plainly text; smaller pictures
 # (photos) need fewer, cheaper calls.
 _BAND_HEIGHT = PAGE_CHECK_SIDE // 3
+# At check size an A4 page's 11 pt lines are ~17 px apart, enough to tell a page; only
+# print closer than this (a small photo of a page) is enlarged for the check, within a budget.
+_CHECK_SMALL_PITCH = 13.0
+_CHECK_MAX_PIXELS = 3 * PAGE_CHECK_SIDE**2
 _MIN_PAGE_SIDE = 300
 _DARK_MEAN = 50  # mean grey level below which a picture is night sky, not paper
 _MAX_TRANSPARENT = 0.05
@@ -60,11 +65,18 @@ def probe_picture(path: Path, mime: str, options: ExtractOptions) -> Detection:
 
 
 def page_words(frame: Image.Image, options: ExtractOptions) -> int:
-    """Confident words of a quick OCR pass, stopping once PAGE_MIN_WORDS are found."""
-    grey = _on_white(frame)
-    if max(grey.size) > PAGE_CHECK_SIDE:
-        grey.thumbnail((PAGE_CHECK_SIDE, PAGE_CHECK_SIDE), Image.Resampling.BILINEAR)
-    grey.info = {}  # the scan's dpi no longer applies to the reduced copy
+    """Confident words of a quick OCR pass, stopping once PAGE_MIN_WORDS are found.
+
+    The picture is cleaned up first as a page would be for reading (lighting evened out,
+    small text enlarged): a phone photo of a page, dark on one side, is judged by what OCR
+    can read on it, not by what a single threshold leaves of it.
+    """
+    small = _on_white(frame)
+    if max(small.size) > PAGE_CHECK_SIDE:
+        small.thumbnail((PAGE_CHECK_SIDE, PAGE_CHECK_SIDE), Image.Resampling.BILINEAR)
+    flat, _ = prepare_page(np.asarray(small, dtype=np.uint8), _CHECK_MAX_PIXELS,
+                           small_pitch=_CHECK_SMALL_PITCH, target_pitch=_CHECK_SMALL_PITCH)
+    grey = Image.fromarray(flat)  # no dpi: the scan's no longer applies to this copy
     deadline = time.monotonic() + options.ocr_timeout_s
     bands = max(1, round(grey.height / _BAND_HEIGHT))
     step = -(-grey.height // bands)

@@ -13,6 +13,7 @@ class Page:
     text: str
     source: str  # "text layer", "ocr" or "text"
     ocr: OcrResult | None = None
+    why: dict[str, Any] | None = None  # for PDF pages: which source was used and why
 
 
 @dataclass(frozen=True)
