@@ -1,7 +1,8 @@
 """The ``files`` table: one record per file content, moved through its states.
 
 Every write is keyed by the partition key, so a retried step rewrites the same row; the state
-machine (``states.py``) decides which moves are allowed.
+machine (``states.py``) decides which moves are allowed. A write of a name, description or
+text updates the search index (``search.py``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from fileproc_dagster.storage import search as fulltext
 from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.schema import files
+from fileproc_dagster.storage.search import WEIGHTS
 from fileproc_dagster.storage.states import END, UNFINISHED, State, check
 
 T = TypeVar("T")
+SEARCHED = frozenset(WEIGHTS)  # the fields the search index holds
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,23 @@ class Files:
         with self.db.transaction() as conn:
             return {(State(state), kind): int(n) for state, kind, n in conn.execute(query)}
 
+    def search(self, query: str, limit: int = 20) -> list[Record]:
+        """Records holding every word of ``query`` in their name, description or text, best
+        first (see ``search.py`` for the ranking; the same on SQLite and PostgreSQL).
+
+        Words are runs of letters and digits, matched whole and regardless of case; anything
+        else in the query is ignored, and a query without a word is a ``SearchError``.
+
+        Example::
+
+            [r.name for r in records.files.search("oak staircase", limit=3)]
+        """
+        with self.db.transaction() as conn:
+            keys = fulltext.ranked(conn, query, limit)
+            rows = {row.key: row for row in conn.execute(
+                sa.select(files).where(files.c.key.in_(keys)))} if keys else {}
+        return [load(Record, rows[key]) for key in keys if key in rows]
+
     def processing_times(self, limit: int = 1000) -> list[tuple[str | None, float]]:
         """(type, seconds from registration to done) of the ``limit`` files done last.
 
@@ -111,6 +132,8 @@ class Files:
             if (current != target or rewrite) and check(State(current), target):
                 conn.execute(files.update().where(files.c.key == key).values(
                     state=target, updated_at=now(), **values))
+                if SEARCHED & values.keys():
+                    fulltext.reindex(conn, [key])
 
     def advance(self, key: str, state: State, **values: Any) -> Record:
         """Move a record forward to ``state`` with new field values; never backwards.

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from fileproc_dagster.storage import search as fulltext
 from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.files import Record, load, now
 from fileproc_dagster.storage.schema import files, uploads
@@ -71,6 +72,7 @@ class Uploads:
                 conn.execute(files.insert().values(
                     key=key, uuid=str(uuid.uuid4()), name=name, size=size, sha256=sha256,
                     state=State.RECEIVED, created_at=stamp, updated_at=stamp))
+                fulltext.reindex(conn, [key])
             record_key = existing or key
             upload_id = conn.execute(sa.select(uploads.c.id).where(
                 _identity(name, size, mtime_ns))).scalar_one_or_none()
@@ -99,6 +101,7 @@ class Uploads:
                         key=key, uuid=str(uuid.uuid4()), name=name, size=size, sha256=digest,
                         state=State.QUARANTINED, error=reason, details=details,
                         created_at=stamp, updated_at=stamp))
+                    fulltext.reindex(conn, [key])
                     if conn.execute(sa.select(uploads.c.id).where(
                             _identity(name, size, mtime_ns))).first() is None:
                         conn.execute(uploads.insert().values(
