@@ -7,6 +7,7 @@ text updates the search index (``search.py``) in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -74,9 +75,25 @@ class Files:
             row = conn.execute(sa.select(files).where(files.c.key == key)).one_or_none()
         return load(Record, row) if row else None
 
-    def all(self, limit: int | None = None) -> list[Record]:
-        """Records, newest first."""
+    def lookup(self, key_or_uuid: str) -> Record | None:
+        """The record with this partition key or this uuid."""
+        query = sa.select(files).where(sa.or_(files.c.key == key_or_uuid,
+                                              files.c.uuid == key_or_uuid))
+        with self.db.transaction() as conn:
+            row = conn.execute(query).first()
+        return load(Record, row) if row else None
+
+    def all(self, limit: int | None = None, *, types: Sequence[str] = (),
+            states: Sequence[str] = (), since: datetime | None = None) -> list[Record]:
+        """Records, newest first; only of these ``types`` and ``states`` when given, and
+        only those registered at ``since`` or later."""
         query = sa.select(files).order_by(files.c.created_at.desc(), files.c.key)
+        if types:
+            query = query.where(files.c.type.in_(list(types)))
+        if states:
+            query = query.where(files.c.state.in_([State(s) for s in states]))
+        if since is not None:
+            query = query.where(files.c.created_at >= since)
         with self.db.transaction() as conn:
             return [load(Record, r) for r in conn.execute(query.limit(limit))]
 

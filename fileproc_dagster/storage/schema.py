@@ -84,7 +84,8 @@ SEARCH_DROP = {
 }
 for _dialect, _statements in SEARCH_DDL.items():
     for _statement in _statements:
-        sa.event.listen(files, "after_create", sa.DDL(_statement).execute_if(dialect=_dialect))
+        _ddl = sa.DDL(_statement)  # type: ignore[no-untyped-call]
+        sa.event.listen(files, "after_create", _ddl.execute_if(dialect=_dialect))
 
 uploads = sa.Table(
     "uploads", metadata,
