@@ -81,7 +81,8 @@ class RecordView:
                   if name != "words" and self.details.get(name) not in (None, "")]
         facts.append(("location", r.location or "-"))
         table = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th>"
-                        f"<td style='text-align:left'>{escape(v)}</td></tr>" for k, v in facts)
+                        f"<td style='text-align:left;word-break:break-all'>{escape(v)}</td></tr>"
+                        for k, v in facts)
         parts = [f"<h4 style='margin:0 0 .4em'>{escape(r.name)}</h4>",
                  "<div style='display:flex;gap:1em;align-items:flex-start'>",
                  self._thumbnail_html(), f"<table>{table}</table></div>"]

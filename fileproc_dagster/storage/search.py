@@ -42,24 +42,42 @@ WEIGHTS = {"name": 3.0, "description": 2.0, "text": 1.0}
 K1, B = 1.2, 0.75
 _BATCH = 200
 
-_SQLITE_DELETE = sa.text(
-    "DELETE FROM files_fts WHERE rowid = (SELECT rowid FROM files WHERE key = :key)")
-_SQLITE_INSERT = sa.text(
-    "INSERT INTO files_fts (rowid, key, name, description, text) "
-    "SELECT rowid, key, :name, :description, :text FROM files WHERE key = :key")
-_SQLITE_FIND = sa.text(
-    "SELECT key FROM files_fts WHERE files_fts MATCH :query "
-    "ORDER BY bm25(files_fts, 0.0, 3.0, 2.0, 1.0), key LIMIT :pool")
-_SQLITE_COUNT = sa.text("SELECT count(*) FROM files_fts WHERE files_fts MATCH :query")
-_PG_UPDATE = sa.text(
-    "UPDATE files SET search = setweight(to_tsvector('simple', :name), 'A') "
-    "|| setweight(to_tsvector('simple', :description), 'B') "
-    "|| setweight(to_tsvector('simple', :text), 'C') WHERE key = :key")
-_PG_FIND = sa.text(
-    "SELECT key FROM files WHERE search @@ plainto_tsquery('simple', :query) "
-    "ORDER BY ts_rank(search, plainto_tsquery('simple', :query)) DESC, key LIMIT :pool")
-_PG_COUNT = sa.text(
-    "SELECT count(*) FROM files WHERE search @@ plainto_tsquery('simple', :query)")
+# The index as the statements see it (made by ``schema.SEARCH_DDL``): FTS5's table, and on
+# PostgreSQL the ``search`` column, which the records' own statements never read.
+fts = sa.table("files_fts", *(sa.column(c) for c in ("rowid", "key", "name", "description",
+                                                     "text")))
+# FTS5's MATCH and bm25() take the table itself.
+FTS: sa.ColumnClause[Any] = sa.literal_column("files_fts")
+rows = sa.table("files", sa.column("rowid"), sa.column("key"), sa.column("search"))
+_BINDS: dict[str, sa.BindParameter[Any]] = {
+    field: sa.bindparam(f"b_{field}") for field in ("key", "name", "description", "text")}
+_SQLITE_DELETE = sa.delete(fts).where(fts.c.rowid == sa.select(rows.c.rowid).where(
+    rows.c.key == _BINDS["key"]).scalar_subquery())
+_SQLITE_INSERT = sa.insert(fts).from_select(
+    ["rowid", "key", "name", "description", "text"],
+    sa.select(rows.c.rowid, rows.c.key, _BINDS["name"], _BINDS["description"],
+              _BINDS["text"]).where(rows.c.key == _BINDS["key"]))
+_PG_VECTOR = (sa.func.setweight(sa.func.to_tsvector("simple", _BINDS["name"]), "A")
+              .op("||")(sa.func.setweight(sa.func.to_tsvector("simple", _BINDS["description"]),
+                                          "B"))
+              .op("||")(sa.func.setweight(sa.func.to_tsvector("simple", _BINDS["text"]), "C")))
+_PG_UPDATE = sa.update(rows).where(rows.c.key == _BINDS["key"]).values(search=_PG_VECTOR)
+
+
+def _finder(conn: Connection, match: str, pool: int | None) -> sa.Select[Any]:
+    """Keys of the records matching ``match`` by the backend's rank, or (no pool) a count."""
+    if conn.dialect.name == "postgresql":
+        query = sa.func.plainto_tsquery("simple", match)
+        found = rows.c.search.op("@@")(query)
+        if pool is None:
+            return sa.select(sa.func.count()).select_from(rows).where(found)
+        return (sa.select(rows.c.key).where(found).limit(pool)
+                .order_by(sa.func.ts_rank(rows.c.search, query).desc(), rows.c.key))
+    found = FTS.op("MATCH")(match)
+    if pool is None:
+        return sa.select(sa.func.count()).select_from(fts).where(found)
+    return (sa.select(fts.c.key).where(found).limit(pool)
+            .order_by(sa.func.bm25(FTS, 0.0, 3.0, 2.0, 1.0), fts.c.key))
 
 
 class SearchError(FileprocError, ValueError):
@@ -96,15 +114,16 @@ def _fields(row: Any) -> dict[str, list[str]]:
             "text": words(row.text, MAX_TEXT_WORDS)}
 
 
-def _write(conn: Connection, rows: Sequence[Any]) -> None:
-    entries = [{"key": row.key, **{field: " ".join(cut) for field, cut in _fields(row).items()}}
-               for row in rows]
+def _write(conn: Connection, documents: Sequence[Any]) -> None:
+    entries = [{"b_key": row.key, **{f"b_{field}": " ".join(cut)
+                                      for field, cut in _fields(row).items()}}
+               for row in documents]
     if not entries:
         return
     if conn.dialect.name == "postgresql":
         conn.execute(_PG_UPDATE, entries)
     else:
-        conn.execute(_SQLITE_DELETE, [{"key": e["key"]} for e in entries])
+        conn.execute(_SQLITE_DELETE, [{"b_key": e["b_key"]} for e in entries])
         conn.execute(_SQLITE_INSERT, entries)
 
 
@@ -121,7 +140,7 @@ def reindex(conn: Connection, keys: Sequence[str]) -> None:
 def rebuild(conn: Connection) -> int:
     """Index every record afresh; returns how many were indexed."""
     if conn.dialect.name == "sqlite":
-        conn.execute(sa.text("DELETE FROM files_fts"))
+        conn.execute(sa.delete(fts))
     done, after = 0, ""
     while True:
         keys = list(conn.execute(sa.select(files.c.key).where(files.c.key > after)
@@ -140,8 +159,7 @@ def _match(conn: Connection, terms: Sequence[str]) -> str:
 
 
 def _count(conn: Connection, terms: Sequence[str]) -> int:
-    statement = _PG_COUNT if conn.dialect.name == "postgresql" else _SQLITE_COUNT
-    return int(conn.execute(statement, {"query": _match(conn, terms)}).scalar_one())
+    return int(conn.execute(_finder(conn, _match(conn, terms), None)).scalar_one())
 
 
 def bm25f(terms: Sequence[str], documents: dict[str, dict[str, list[str]]],
@@ -174,9 +192,7 @@ def ranked(conn: Connection, query: str, limit: int) -> list[str]:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise SearchError(f"the number of results must be a whole number from 1, "
                           f"not {limit!r}")
-    statement = _PG_FIND if conn.dialect.name == "postgresql" else _SQLITE_FIND
-    pool = list(conn.execute(statement, {"query": _match(conn, terms),
-                                         "pool": max(POOL, limit)}).scalars())
+    pool = list(conn.execute(_finder(conn, _match(conn, terms), max(POOL, limit))).scalars())
     if not pool:
         return []
     documents = {row.key: _fields(row) for row in _documents(conn, pool)}
