@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql  # noqa: F401  (registers func.to_tsvector & co.)
 from sqlalchemy.engine import Connection
 
 from fileproc_dagster.errors import FileprocError
