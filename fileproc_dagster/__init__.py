@@ -1,12 +1,13 @@
 """fileproc_dagster: uploaded files into processed, searchable records, the Dagster way.
 
-The notebook-facing API::
+The notebook-facing API (the installation of ``FILEPROC_HOME`` unless ``settings=`` is given)::
 
     import fileproc_dagster as fp
-    settings = fp.Settings.from_env()
-    list(fp.process_paths(settings, [Path("scan.png")]))   # run the assets in-process
-    fp.records_frame(settings)                               # a pandas DataFrame of records
-    fp.describe_path(Path("memo.pdf"))                       # just the extractors, no Dagster
+    fp.process(["scan.png", "memo.pdf"], ocr_language="eng")  # the assets, in-process: a DataFrame
+    fp.records(type="document", state="done")               # one row per record, typed columns
+    fp.search("staircase", limit=5)                         # ranked full-text search
+    fp.record("scan-4aad360a2c10")                          # thumbnail, text, transcript
+    fp.describe_path("memo.pdf")                            # just the extractors, no Dagster
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 __all__ = [
     "BadInput", "Description", "Detection", "ExtractOptions", "FileKind", "Outcome",
-    "Records", "Settings", "State", "describe_path", "detect", "process_paths", "records_frame",
+    "RecordView", "Records", "SearchError", "Settings", "State", "describe_path", "detect",
+    "process", "process_paths", "record", "records", "records_frame", "search",
 ]
 
 # Imported on first use, so a worker that only extracts does not load Dagster.
@@ -27,13 +29,19 @@ _LAZY = {
     "ExtractOptions": "fileproc_dagster.describe.model",
     "FileKind": "fileproc_dagster.describe.model",
     "Outcome": "fileproc_dagster.app.runner",
+    "RecordView": "fileproc_dagster.app.views",
     "Records": "fileproc_dagster.storage.records",
+    "SearchError": "fileproc_dagster.storage.search",
     "Settings": "fileproc_dagster.settings",
     "State": "fileproc_dagster.storage.states",
     "describe_path": "fileproc_dagster.app.notebook",
     "detect": "fileproc_dagster.describe.detect",
+    "process": "fileproc_dagster.app.notebook",
     "process_paths": "fileproc_dagster.app.runner",
+    "record": "fileproc_dagster.app.notebook",
+    "records": "fileproc_dagster.app.notebook",
     "records_frame": "fileproc_dagster.app.notebook",
+    "search": "fileproc_dagster.app.notebook",
 }
 
 

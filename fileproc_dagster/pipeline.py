@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -159,12 +160,13 @@ class Pipeline:
         if record.type is None or record.mime is None:
             raise FileprocError(f"{key!r} has not been stored yet")
         detection = Detection(FileKind(record.type), record.mime)
+        started = time.monotonic()
         with self.source(record) as path:
             result = run_bounded(self.hooks.extraction(describe, key, record.name), path,
                                  detection, options, timeout_s=timeout_s,
                                  what=f"describing {record.name!r}", memory_bytes=memory_bytes)
         self.hooks.at(Point.AFTER_DESCRIBE, key, record.name)
-        details = dict(result.details)
+        details = {**result.details, "extraction_s": round(time.monotonic() - started, 3)}
         if result.thumbnail:
             details["thumbnail"] = self.objects.put_bytes(
                 f"thumbnails/{record.sha256[:2]}/{record.sha256}.png", result.thumbnail)

@@ -1,33 +1,86 @@
-"""Write notebooks/explore.ipynb from the cells below (keeps the notebook reviewable as code)."""
+"""Write notebooks/explore_results.ipynb from the cells below, without outputs (the notebook
+stays reviewable as code; edit here and run ``python scripts/make_notebook.py``)."""
 
 from pathlib import Path
 
 import nbformat
 
 CELLS = [
-    ("md", "# Exploring fileproc results\n\nProcess a few files in this notebook with the same "
-           "Dagster assets the daemon runs, then look at the records with pandas. Runs land in "
-           "the configured Dagster instance, so they also show up in the UI."),
-    ("code", "from pathlib import Path\n\nimport pandas as pd\nfrom IPython.display import Image, display\n\n"
-             "import fileproc_dagster as fp\n\nsettings = fp.Settings.from_env()\n"
-             "print('FILEPROC_HOME:', settings.home)"),
-    ("md", "## Process the sample files in-process"),
-    ("code", "samples = sorted(Path('../samples').glob('*'))\n"
-             "outcomes = list(fp.process_paths(settings, samples))\n"
-             "for outcome in outcomes:\n    print(outcome.summary())"),
-    ("md", "## The records as a DataFrame"),
-    ("code", "df = fp.records_frame(settings)\n"
-             "df[['name', 'type', 'state', 'words', 'description']]"),
-    ("code", "df.groupby(['type', 'state']).size().rename('files')"),
-    ("md", "## Previews: thumbnails and transcripts"),
-    ("code", "for _, row in df[df['details'].map(lambda d: bool(d) and 'thumbnail' in d)].iterrows():\n"
-             "    print(row['name'])\n"
-             "    display(Image(filename=row['details']['thumbnail'].removeprefix('file://')))"),
-    ("code", "audio = df[df['type'] == 'audio'].iloc[0]\n"
-             "pd.DataFrame(audio['details']['segments'])"),
-    ("md", "## Just the extractors, no Dagster, no records"),
-    ("code", "result = fp.describe_path(Path('../samples/notice_scan.png'))\n"
-             "print(result.description)\nprint(result.text[:300])"),
+    ("md", "# Exploring fileproc results\n\n"
+           "Every processed file is a record: its type and state, its description, the text "
+           "found in it, and facts such as pages, duration or the time extraction took. This "
+           "notebook reads the records of `FILEPROC_HOME` (by default the project's "
+           "`.fileproc/`, which `scripts/run.sh` fills from `samples/`). With no record yet, "
+           "it processes `../samples` first, in this process, with the same Dagster assets "
+           "the daemon runs."),
+    ("code", "import difflib\nimport os\nfrom pathlib import Path\nfrom urllib.parse import "
+             "unquote, urlsplit\n\nimport matplotlib.pyplot as plt\nimport pandas as pd\n"
+             "from IPython.display import HTML, display\n\n"
+             "os.environ.setdefault('FILEPROC_HOME', str(Path('..', '.fileproc').resolve()))\n"
+             "import fileproc_dagster as fp\n\n"
+             "if fp.records().empty:\n"
+             "    fp.process(sorted(Path('../samples').glob('*')))\n"
+             "df = fp.records()\n"
+             "print(f\"{len(df)} records in {os.environ['FILEPROC_HOME']}\")\n"
+             "df[['name', 'type', 'state', 'words', 'pages', 'duration_s', 'description']]"),
+    ("md", "## How many files of each type, in each state"),
+    ("code", "counts = df.groupby(['type', 'state'], observed=True).size().unstack(fill_value=0)\n"
+             "counts"),
+    ("md", "## Extraction time per type\n\nThe seconds each file's text and facts took to "
+           "extract (OCR, transcription...), one dot per file, the line at the median."),
+    ("code", "timed = df.dropna(subset=['extraction_s'])\n"
+             "kinds = [k for k in timed['type'].cat.categories if (timed['type'] == k).any()]\n"
+             "fig, ax = plt.subplots(figsize=(6, 3))\n"
+             "for i, kind in enumerate(kinds):\n"
+             "    seconds = timed.loc[timed['type'] == kind, 'extraction_s'].astype(float)\n"
+             "    ax.scatter([i] * len(seconds), seconds, alpha=0.7)\n"
+             "    ax.hlines(seconds.median(), i - 0.3, i + 0.3, color='black')\n"
+             "ax.set_xticks(range(len(kinds)), kinds)\n"
+             "ax.set_ylabel('extraction time (s)')\n"
+             "ax.set_title('Extraction time per type')\n"
+             "plt.show()\n"
+             "timed.groupby('type', observed=True)['extraction_s'].describe()"),
+    ("md", "## Thumbnails\n\nEvery image's thumbnail inline, then one record in full: "
+           "`fp.record(key)` displays its thumbnail, facts and the first lines of its text."),
+    ("code", "import base64\n\n"
+             "tiles = []\n"
+             "for key in df.loc[(df['type'] == 'image') & (df['state'] == 'done'), 'key']:\n"
+             "    view = fp.record(key)\n"
+             "    if view.thumbnail:\n"
+             "        data = base64.b64encode(view.thumbnail).decode()\n"
+             "        tiles.append(f\"<figure style='display:inline-block;margin:4px'>"
+             "<img src='data:image/png;base64,{data}' style='max-height:160px'>"
+             "<figcaption>{view.name}</figcaption></figure>\")\n"
+             "display(HTML(''.join(tiles)))\n"
+             "documents = df[(df['type'] == 'document') & (df['state'] == 'done')]\n"
+             "fp.record(documents.dropna(subset=['thumbnail'])['key'].iloc[0])"),
+    ("md", "## A transcript with timestamps"),
+    ("code", "audio = df[(df['type'] == 'audio') & (df['state'] == 'done')]\n"
+             "speech = fp.record(audio['key'].iloc[0])\n"
+             "display(speech)\n"
+             "speech.segments"),
+    ("md", "## Search\n\nRanked full-text search over names, descriptions and texts: every "
+           "word must occur, matched whole and regardless of case; a word in the name counts "
+           "most. The same on SQLite and PostgreSQL."),
+    ("code", "fp.search('policy')[['rank', 'name', 'type', 'description']]"),
+    ("code", "fp.search('morning', limit=5)[['rank', 'name', 'type', 'description']]"),
+    ("md", "## Reading a scan again with another OCR language\n\n"
+           "The stored object of a scanned document, read again by tesseract with German "
+           "instead of the configured English, and the words that came out differently. "
+           "(`fp.process(paths, ocr_language='deu')` does the same for new files, through "
+           "the assets.)"),
+    ("code", "scans = documents[documents['details'].map(lambda d: d.get('source') == 'ocr')]\n"
+             "scan = fp.record(scans['key'].iloc[0])\n"
+             "stored = Path(unquote(urlsplit(scan.location).path))\n"
+             "again = fp.describe_path(stored, fp.ExtractOptions(ocr_language='deu'))\n"
+             "before, after = scan.text.split(), again.text.split()\n"
+             "changes = [(' '.join(before[i1:i2]), ' '.join(after[j1:j2]))\n"
+             "           for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after)"
+             ".get_opcodes()\n"
+             "           if op != 'equal']\n"
+             "print(f'{scan.name}: {len(before)} words with eng, {len(after)} with deu, '\n"
+             "      f'{len(changes)} places differ')\n"
+             "pd.DataFrame(changes, columns=['eng', 'deu']).head(15)"),
 ]
 
 
@@ -37,7 +90,10 @@ def main() -> None:
                                        "language": "python"}
     notebook.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md"
                       else nbformat.v4.new_code_cell(src) for kind, src in CELLS]
-    nbformat.write(notebook, Path(__file__).resolve().parents[1] / "notebooks" / "explore.ipynb")
+    for number, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{number:02d}"  # stable ids: regenerating changes nothing
+    target = Path(__file__).resolve().parents[1] / "notebooks" / "explore_results.ipynb"
+    nbformat.write(notebook, target)
 
 
 if __name__ == "__main__":

@@ -86,6 +86,19 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {p.stem: p for p in made}
 
 
+@pytest.fixture(scope="session")
+def explored(samples: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A FILEPROC_HOME processed from corpus files (required under CI) or, without the
+    corpus, from the samples; shared, so tests only read it (see tests/support/explore.py)."""
+    from support.explore import choose, fill
+
+    present = (CORPUS / "manifest.json").is_file()
+    if not present and os.environ.get("CI") == "true":
+        pytest.fail(f"the development corpus is missing at {CORPUS} (CI must have it)")
+    paths, source = choose(CORPUS if present else None, samples)
+    return fill(tmp_path_factory.mktemp("explored") / "home", paths, source)
+
+
 @pytest.fixture()
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A fresh embedded default under a temporary FILEPROC_HOME."""

@@ -1,42 +1,170 @@
-"""Helpers for exploring results in a notebook: DataFrames and one-off extraction."""
+"""The notebook API: records, one record, search and processing, as pandas objects.
+
+Every function reads the installation of the environment (``FILEPROC_HOME``,
+``FILEPROC_DB_URL``...) unless it is handed ``settings``. Example::
+
+    import fileproc_dagster as fp
+    fp.process(["scan.png", "memo.pdf"])               # run the assets here, a progress bar
+    df = fp.records(type="document", state="done")     # one row per record, typed columns
+    df.groupby(["type", "state"], observed=False).size()
+    fp.search("staircase", limit=5)[["rank", "name", "description"]]
+    fp.record(df.key[0])                               # thumbnail, text, transcript
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from fileproc_dagster.describe.detect import detect
+from fileproc_dagster.app import frames
+from fileproc_dagster.app.views import RecordView
 from fileproc_dagster.describe import describe
-from fileproc_dagster.describe.model import Description, ExtractOptions
-from fileproc_dagster.storage.records import Records
+from fileproc_dagster.describe.detect import detect
+from fileproc_dagster.describe.model import Description, ExtractOptions, FileKind
 from fileproc_dagster.settings import Settings
+from fileproc_dagster.storage.records import Records
+from fileproc_dagster.storage.states import State
 
-COLUMNS = ["uuid", "key", "name", "type", "size", "sha256", "location", "state",
-           "description", "text", "details", "error"]
+__all__ = ["RecordView", "describe_path", "process", "record", "records", "records_frame",
+           "search"]
+
+# Keyword arguments of ``process`` that configure the extraction step of the run.
+STEP_CONFIG = ("ocr_language", "whisper_backend", "whisper_model", "timeout_s")
 
 
-def records_frame(settings: Settings | None = None) -> pd.DataFrame:
-    """All records as a DataFrame, newest first.
+@lru_cache(maxsize=8)
+def _records(url: str) -> Records:
+    return Records(url)  # one engine per database for the notebook's life
+
+
+def _store(settings: Settings | None) -> Records:
+    return _records((settings or Settings.from_env()).db_url)
+
+
+def records(type: str | Iterable[str] | None = None, state: str | Iterable[str] | None = None,
+            since: datetime | date | timedelta | str | None = None, *,
+            settings: Settings | None = None) -> pd.DataFrame:
+    """Records as a DataFrame, newest first: one row per record, the columns of
+    ``frames.COLUMNS`` (``type`` and ``state`` categorical, times in UTC, sizes ``Int64``).
+
+    ``type`` and ``state`` take one value or several; ``since`` a moment, a date string or a
+    ``timedelta`` back from now.
 
     Example::
 
-        df = records_frame()
-        df.groupby(["type", "state"]).size()
+        fp.records(type=["image", "audio"], state="done", since=timedelta(days=1))
+        fp.records().groupby(["type", "state"], observed=False).size()
     """
+    types = frames.choices(type, (k.value for k in FileKind), "type")
+    states = frames.choices(state, (s.value for s in State), "state")
+    found = _store(settings).files.all(types=types, states=states, since=frames.moment(since))
+    return frames.frame(found)
+
+
+def records_frame(settings: Settings | None = None) -> pd.DataFrame:
+    """All records as a DataFrame, newest first (``records()`` without filters)."""
+    return records(settings=settings)
+
+
+def record(key_or_uuid: str, *, settings: Settings | None = None) -> RecordView:
+    """One record by partition key or uuid, displayed with its thumbnail, a text excerpt and
+    its transcript's segments with times.
+
+    Example::
+
+        view = fp.record("letter_8781-4aad360a2c10")
+        view.text[:200], view.segments.head()
+    """
+    found = _store(settings).files.lookup(key_or_uuid)
+    if found is None:
+        raise KeyError(f"no record with key or uuid {key_or_uuid!r}")
+    return RecordView(found)
+
+
+def search(query: str, limit: int = 20, *, settings: Settings | None = None) -> pd.DataFrame:
+    """Records holding every word of ``query`` in name, description or text, best first, with
+    their ``rank`` (1 is best) before the columns of ``records()``.
+
+    Words are runs of letters and digits matched whole, regardless of case; a query without
+    one is a ``SearchError`` (a ``ValueError``).
+
+    Example::
+
+        fp.search("invoice stapler", limit=5)[["rank", "name", "type"]]
+    """
+    found = _store(settings).files.search(query, limit=limit)
+    rows = [{"rank": i, **frames.row(r)} for i, r in enumerate(found, start=1)]
+    return frames.typed(rows, leading={"rank": "Int64"})
+
+
+def _run_config(config: dict[str, Any]) -> dict[str, Any] | None:
+    unknown = sorted(set(config) - set(STEP_CONFIG))
+    if unknown:
+        raise TypeError(f"process() got unknown settings {', '.join(unknown)}: "
+                        f"it takes {', '.join(STEP_CONFIG)}")
+    step = {k: v for k, v in config.items() if v is not None}
+    if "whisper_backend" in step:
+        from fileproc_dagster.defs.assets import WhisperBackend
+
+        spelled = str(step["whisper_backend"])
+        matches = [b for b in WhisperBackend if spelled in (b.name, b.value)]
+        if not matches:
+            raise ValueError(f"unknown whisper_backend {spelled!r}: choose from "
+                             f"{', '.join(b.value for b in WhisperBackend)}")
+        step["whisper_backend"] = matches[0].name
+    return {"ops": {"file_description": {"config": step}}} if step else None
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    try:
+        import ipywidgets  # noqa: F401  (a notebook bar needs the widgets)
+        from tqdm.auto import tqdm
+    except ImportError:
+        from tqdm import tqdm
+    return tqdm(total=total, unit="file", desc="processing", disable=not enabled)
+
+
+def process(paths: str | Path | Sequence[str | Path], *, settings: Settings | None = None,
+            progress: bool = True, **config: Any) -> pd.DataFrame:
+    """Process files now, in this process, with the same Dagster assets the daemon runs, and
+    return one row per path: ``path`` and ``duplicate``, then the columns of ``records()``.
+
+    ``config`` sets the extraction step: ``ocr_language`` (e.g. ``"deu"``, ``"eng+fra"``),
+    ``whisper_backend``, ``whisper_model``, ``timeout_s``. A file already described keeps its
+    description (identical content is one record). Runs land in the configured Dagster
+    instance, so they show in the UI.
+
+    Example::
+
+        fp.process(sorted(Path("scans").glob("*.png")), ocr_language="eng+deu")
+    """
+    from fileproc_dagster.app.runner import process_paths
+
+    run_config = _run_config(config)
     settings = settings or Settings.from_env()
-    rows = [r.as_json() for r in Records(settings.db_url).files.all()]
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    frame["words"] = frame["text"].fillna("").str.split().str.len()
-    return frame
+    chosen = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    rows: list[dict[str, Any]] = []
+    with _progress(len(chosen), progress) as bar:
+        for outcome in process_paths(settings, chosen, run_config=run_config):
+            base = frames.row(outcome.record) if outcome.record else {
+                "key": outcome.key, "state": State.FAILED.value, "error": outcome.error}
+            rows.append({"path": str(outcome.path), "duplicate": outcome.duplicate, **base})
+            bar.set_postfix_str(outcome.path.name[:40])
+            bar.update()
+    return frames.typed(rows, leading={"path": "string", "duplicate": "boolean"})
 
 
-def describe_path(path: Path, options: ExtractOptions | None = None) -> Description:
+def describe_path(path: Path | str, options: ExtractOptions | None = None) -> Description:
     """Detect and describe one file directly, without Dagster or any records.
 
     Example::
 
-        describe_path(Path("letter.png")).text[:200]
+        describe_path("letter.png", ExtractOptions(ocr_language="deu")).text[:200]
     """
     options = options or ExtractOptions()
     return describe(Path(path), detect(Path(path), options), options)

@@ -67,11 +67,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
 
 
 @contextmanager
-def _migration_lock(engine: Engine, conn: Connection) -> Iterator[None]:
-    if engine.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK)))
-        yield
-        return
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """A SQLite file's migration lock, held until the migration's transaction has ended
+    (PostgreSQL's advisory lock is taken inside the transaction and ends with it)."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
@@ -87,7 +85,9 @@ def migrate(engine: Engine) -> None:
     with engine.connect() as probe:
         if MigrationContext.configure(probe).get_current_revision() == head:
             return
-    with engine.begin() as conn, _migration_lock(engine, conn):
+    with _migration_lock(engine), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK)))
         config = alembic_config(conn)
         current = MigrationContext.configure(conn).get_current_revision()
         if current is None and sa.inspect(conn).has_table("files"):

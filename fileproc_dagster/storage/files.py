@@ -3,11 +3,13 @@
 The record step inserts a record for a content the intake registered (``contents``); every
 write is keyed by the partition key, so a retried step rewrites the same row; the state
 machine (``states.py``) decides which moves are allowed. A content not recorded yet counts as
-``received``.
+``received``. A write of a name, description or text updates the search index (``search.py``)
+in the same transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -17,11 +19,14 @@ import uuid
 
 import sqlalchemy as sa
 
+from fileproc_dagster.storage import search as fulltext
 from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.schema import contents, files
+from fileproc_dagster.storage.search import WEIGHTS
 from fileproc_dagster.storage.states import END, UNFINISHED, State, check
 
 T = TypeVar("T")
+SEARCHED = frozenset(WEIGHTS)  # the fields the search index holds
 
 
 @dataclass(frozen=True)
@@ -75,9 +80,25 @@ class Files:
             row = conn.execute(sa.select(files).where(files.c.key == key)).one_or_none()
         return load(Record, row) if row else None
 
-    def all(self, limit: int | None = None) -> list[Record]:
-        """Records, newest first."""
+    def lookup(self, key_or_uuid: str) -> Record | None:
+        """The record with this partition key or this uuid."""
+        query = sa.select(files).where(sa.or_(files.c.key == key_or_uuid,
+                                              files.c.uuid == key_or_uuid))
+        with self.db.transaction() as conn:
+            row = conn.execute(query).first()
+        return load(Record, row) if row else None
+
+    def all(self, limit: int | None = None, *, types: Sequence[str] = (),
+            states: Sequence[str] = (), since: datetime | None = None) -> list[Record]:
+        """Records, newest first; only of these ``types`` and ``states`` when given, and
+        only those registered at ``since`` or later."""
         query = sa.select(files).order_by(files.c.created_at.desc(), files.c.key)
+        if types:
+            query = query.where(files.c.type.in_(list(types)))
+        if states:
+            query = query.where(files.c.state.in_([State(s) for s in states]))
+        if since is not None:
+            query = query.where(files.c.created_at >= since)
         with self.db.transaction() as conn:
             return [load(Record, r) for r in conn.execute(query.limit(limit))]
 
@@ -100,6 +121,23 @@ class Files:
             received = (State.RECEIVED, None)
             counts[received] = counts.get(received, 0) + waiting
         return counts
+
+    def search(self, query: str, limit: int = 20) -> list[Record]:
+        """Records holding every word of ``query`` in their name, description or text, best
+        first (see ``search.py`` for the ranking; the same on SQLite and PostgreSQL).
+
+        Words are runs of letters and digits, matched whole and regardless of case; anything
+        else in the query is ignored, and a query without a word is a ``SearchError``.
+
+        Example::
+
+            [r.name for r in records.files.search("oak staircase", limit=3)]
+        """
+        with self.db.transaction() as conn:
+            keys = fulltext.ranked(conn, query, limit)
+            rows = {row.key: row for row in conn.execute(
+                sa.select(files).where(files.c.key.in_(keys)))} if keys else {}
+        return [load(Record, rows[key]) for key in keys if key in rows]
 
     def processing_times(self, limit: int = 1000) -> list[tuple[str | None, float]]:
         """(type, seconds from registration to done) of the ``limit`` files done last.
@@ -124,6 +162,8 @@ class Files:
             if (current != target or rewrite) and check(State(current), target):
                 conn.execute(files.update().where(files.c.key == key).values(
                     state=target, updated_at=now(), **values))
+                if SEARCHED & values.keys():
+                    fulltext.reindex(conn, [key])
 
     def advance(self, key: str, state: State, **values: Any) -> Record:
         """Move a record forward to ``state`` with new field values; never backwards.
@@ -153,6 +193,7 @@ class Files:
                         key=key, uuid=str(uuid.uuid4()), name=content.name, size=content.size,
                         sha256=content.sha256, state=state, created_at=content.received_at,
                         updated_at=now(), **self._clean(values)))
+                    fulltext.reindex(conn, [key])
                     return load(Record, conn.execute(
                         sa.select(files).where(files.c.key == key)).one())
             except sa.exc.IntegrityError:

@@ -4,7 +4,9 @@ The intake owns ``contents``, one row per distinct content it was handed (the pa
 gave that content), and ``uploads``, one per file dropped into the upload directory. ``files``
 holds the record users see, inserted by the record step once the object is stored;
 ``notifications`` is the ledger of messages owed and sent, ``notification_deliveries`` which
-targets accepted a message not yet sent to all of them.
+targets accepted a message not yet sent to all of them. The full-text index of the records
+(``SEARCH_DDL``) is made with ``files``: an FTS5 table on SQLite, a ``tsvector`` column with a
+GIN index on PostgreSQL (see ``search.py``).
 """
 
 from __future__ import annotations
@@ -73,6 +75,28 @@ files = sa.Table(
     sa.Index("ix_files_state_type", "state", "type"),
     sa.Index("ix_files_state_updated_at", "state", "updated_at"),
 )
+
+# The search index of ``files``, per backend; statements safe to run again. Its words are cut
+# by ``search.words`` before they reach the database, so both backends index the same words.
+SEARCH_DDL = {
+    "sqlite": [
+        "CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5("
+        "key UNINDEXED, name, description, text, tokenize = 'unicode61 remove_diacritics 0')",
+    ],
+    "postgresql": [
+        "ALTER TABLE files ADD COLUMN IF NOT EXISTS search tsvector",
+        "CREATE INDEX IF NOT EXISTS ix_files_search ON files USING gin (search)",
+    ],
+}
+SEARCH_DROP = {
+    "sqlite": ["DROP TABLE IF EXISTS files_fts"],
+    "postgresql": ["DROP INDEX IF EXISTS ix_files_search",
+                   "ALTER TABLE files DROP COLUMN IF EXISTS search"],
+}
+for _dialect, _statements in SEARCH_DDL.items():
+    for _statement in _statements:
+        _ddl = sa.DDL(_statement)  # type: ignore[no-untyped-call]
+        sa.event.listen(files, "after_create", _ddl.execute_if(dialect=_dialect))
 
 uploads = sa.Table(
     "uploads", metadata,

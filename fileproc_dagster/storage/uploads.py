@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from fileproc_dagster.storage import search as fulltext
 from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.files import Record, load, now
 from fileproc_dagster.storage.schema import contents, files, uploads
@@ -114,6 +115,7 @@ class Uploads:
                         key=key, uuid=str(uuid.uuid4()), name=name, size=size, sha256=digest,
                         state=State.QUARANTINED, error=reason, details=details,
                         created_at=stamp, updated_at=stamp))
+                    fulltext.reindex(conn, [key])
                     if conn.execute(sa.select(uploads.c.id).where(
                             _identity(name, size, mtime_ns))).first() is None:
                         conn.execute(uploads.insert().values(

@@ -1,0 +1,103 @@
+"""Records as pandas DataFrames: one row per record, the same columns and dtypes every time.
+
+Types and states are categoricals that list every possible value (so counts show zeros and
+plots keep their order), numbers are nullable (``Int64``, ``Float64``), moments are
+``datetime64[ns, UTC]``, and the facts most worth a column are lifted out of ``details``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from fileproc_dagster.describe.model import FileKind
+from fileproc_dagster.storage.files import Record
+from fileproc_dagster.storage.states import State
+
+TYPES = pd.CategoricalDtype([kind.value for kind in FileKind])
+STATES = pd.CategoricalDtype([state.value for state in State])
+MOMENT = pd.DatetimeTZDtype("ns", UTC)
+
+# Column -> dtype, in order.
+COLUMNS: dict[str, Any] = {
+    "key": "string", "uuid": "string", "name": "string", "type": TYPES, "state": STATES,
+    "mime": "string", "size": "Int64", "description": "string", "text": "string",
+    "words": "Int64", "pages": "Int64", "duration_s": "Float64", "language": "string",
+    "extraction_s": "Float64", "location": "string", "thumbnail": "string",
+    "sha256": "string", "error": "string", "details": object,
+    "created_at": MOMENT, "updated_at": MOMENT,
+}
+
+
+def _fact(details: dict[str, Any], name: str) -> Any:
+    value = details.get(name)
+    return value if isinstance(value, int | float | str) and not isinstance(value, bool) \
+        else None
+
+
+def row(record: Record) -> dict[str, Any]:
+    """One record as a row of ``COLUMNS``."""
+    details = record.details or {}
+    return {
+        "key": record.key, "uuid": record.uuid, "name": record.name, "type": record.type,
+        "state": str(record.state), "mime": record.mime, "size": record.size,
+        "description": record.description, "text": record.text,
+        "words": None if record.text is None else len(record.text.split()),
+        "pages": _fact(details, "pages"), "duration_s": _fact(details, "duration_s"),
+        "language": _fact(details, "language"), "extraction_s": _fact(details, "extraction_s"),
+        "location": record.location, "thumbnail": _fact(details, "thumbnail"),
+        "sha256": record.sha256, "error": record.error, "details": record.details,
+        "created_at": record.created_at, "updated_at": record.updated_at,
+    }
+
+
+def typed(rows: Sequence[dict[str, Any]], leading: dict[str, Any] | None = None) -> pd.DataFrame:
+    """A DataFrame of rows with ``leading`` columns (name -> dtype) before ``COLUMNS``."""
+    dtypes = {**(leading or {}), **COLUMNS}
+    frame = pd.DataFrame(list(rows), columns=list(dtypes))
+    for column, dtype in dtypes.items():
+        if dtype is MOMENT:
+            frame[column] = pd.to_datetime(frame[column], utc=True).astype(MOMENT)
+        elif dtype is not object:
+            frame[column] = frame[column].astype(dtype)
+    return frame
+
+
+def frame(records: Iterable[Record]) -> pd.DataFrame:
+    """Records as a DataFrame of ``COLUMNS``, in the order given."""
+    return typed([row(record) for record in records])
+
+
+def choices(value: str | Iterable[str] | None, allowed: Iterable[str], what: str) -> list[str]:
+    """One value or several, each checked against ``allowed``; none given: no filter."""
+    if value is None:
+        return []
+    values = [value] if isinstance(value, str) else [str(v) for v in value]
+    known = [str(a) for a in allowed]
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} {', '.join(map(repr, unknown))}: "
+                         f"choose from {', '.join(known)}")
+    return values
+
+
+def moment(since: datetime | date | timedelta | str | None) -> datetime | None:
+    """A moment from a datetime, a date, a string pandas reads, or a timedelta back from now;
+    a moment without a zone is taken as UTC."""
+    if since is None:
+        return None
+    if isinstance(since, timedelta):
+        return datetime.now(UTC) - since
+    try:
+        stamp = pd.Timestamp(since)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"since must be a date, a datetime, a timedelta or a date string "
+                         f"such as '2025-01-31 08:00', not {since!r}") from exc
+    if pd.isna(stamp):
+        raise ValueError(f"since is not a moment: {since!r}")
+    stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+    start: datetime = stamp.to_pydatetime()
+    return start
