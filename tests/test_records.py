@@ -83,3 +83,27 @@ def test_text_with_nul_characters_is_stored_without_them(records: Records) -> No
     records.files.advance(key, "stored", type="document", location="file:///x")
     record = records.files.advance(key, "described", description="PDF\x00", text="a\x00b")
     assert (record.description, record.text) == ("PDF", "ab")
+
+
+def test_find_filters_by_state_type_and_time(records: Records) -> None:
+    from fileproc_dagster.storage.files import now
+
+    keys = [records.uploads.receive(f"f{i}-abababababab", f"f{i}.txt", f"{i:x}" * 64, 5, i).key
+            for i in range(1, 4)]
+    records.files.advance(keys[0], "stored", type="document", location="file:///a")
+    records.files.advance(keys[1], "stored", type="audio", location="file:///b")
+    records.files.fail(keys[2], "empty file", state="quarantined")
+    assert [r.key for r in records.files.find()] == keys[::-1]  # newest first
+    assert [r.key for r in records.files.find(states=[State.QUARANTINED])] == [keys[2]]
+    assert [r.key for r in records.files.find(types=["audio", "document"])] == keys[1::-1]
+    assert [r.key for r in records.files.find(states=[State.STORED], types=["audio"])] == \
+        [keys[1]]
+    assert len(records.files.find(limit=2)) == 2
+    assert records.files.find(since=now() + timedelta(minutes=1)) == []
+    assert len(records.files.find(since=now() - timedelta(minutes=1))) == 3
+    record = records.files.get(keys[0])
+    assert record is not None and records.files.by_uuid(record.uuid) == record
+    assert records.files.by_uuid("no-such-uuid") is None
+    assert records.files.states_since(now() - timedelta(hours=1)) == {
+        State.STORED: 2, State.QUARANTINED: 1}
+    assert records.files.states_since(now() + timedelta(minutes=1)) == {}

@@ -6,6 +6,7 @@ machine (``states.py``) decides which moves are allowed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -75,6 +76,38 @@ class Files:
         query = sa.select(files).order_by(files.c.created_at.desc(), files.c.key)
         with self.db.transaction() as conn:
             return [load(Record, r) for r in conn.execute(query.limit(limit))]
+
+    def find(self, *, states: Sequence[State] = (), types: Sequence[str] = (),
+             since: datetime | None = None, limit: int | None = None) -> list[Record]:
+        """Records newest first, of any of ``states`` and ``types`` (all when empty), whose
+        state changed at or after ``since``.
+
+        Example::
+
+            records.files.find(states=[State.FAILED], since=now() - timedelta(days=1))
+        """
+        query = sa.select(files).order_by(files.c.created_at.desc(), files.c.key)
+        if states:
+            query = query.where(files.c.state.in_([str(s) for s in states]))
+        if types:
+            query = query.where(files.c.type.in_(list(types)))
+        if since is not None:
+            query = query.where(files.c.updated_at >= since)
+        with self.db.transaction() as conn:
+            return [load(Record, r) for r in conn.execute(query.limit(limit))]
+
+    def by_uuid(self, uuid: str) -> Record | None:
+        """The record of this uuid (the id notifications and the UI show), if any."""
+        with self.db.transaction() as conn:
+            row = conn.execute(sa.select(files).where(files.c.uuid == uuid)).one_or_none()
+        return load(Record, row) if row else None
+
+    def states_since(self, since: datetime) -> dict[State, int]:
+        """How many records reached their current state at or after ``since``, by state."""
+        query = (sa.select(files.c.state, sa.func.count()).where(files.c.updated_at >= since)
+                 .group_by(files.c.state))
+        with self.db.transaction() as conn:
+            return {State(state): int(n) for state, n in conn.execute(query)}
 
     def counts(self) -> dict[tuple[State, str | None], int]:
         """How many records are in each (state, type), counted by the database in one query.
