@@ -197,3 +197,19 @@ def test_benchmarks_still_reach_the_internals_they_need() -> None:
         records = instance.fetch_materializations(seeded, limit=10).records
         assert sorted(r.partition_key or "" for r in records) == KEYS
         assert instance.get_latest_materialization_event(seeded) is not None
+
+
+def test_daemon_heartbeats_and_required_daemons_are_read_from_the_instance(
+        tmp_path: Any) -> None:
+    """Once this fails, the heartbeat reads moved: ``fileproc status`` needs the new way."""
+    from dagster._daemon.types import DaemonHeartbeat
+    from dagster._utils.error import SerializableErrorInfo
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        assert "SENSOR" in compat.required_daemons(instance)
+        assert compat.daemon_heartbeats(instance) == {}
+        error = SerializableErrorInfo("tick failed\n", [], "Exception")
+        instance.add_daemon_heartbeat(DaemonHeartbeat(1234.5, "SENSOR", "d1", [error]))
+        assert compat.daemon_heartbeats(instance) == {
+            "SENSOR": compat.Heartbeat("SENSOR", 1234.5, ("tick failed",))}
+        assert compat.sensor_ticks(instance) == []  # no sensor has ticked here

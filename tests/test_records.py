@@ -113,3 +113,26 @@ def test_a_content_never_recorded_is_stalled_from_its_registration(records: Reco
     recorded = records.files.insert(key, State.STORED, type="document", location="file:///x")
     assert recorded.updated_at is not None
     assert records.files.stalled(recorded.updated_at) == []  # idle since its insert only
+def test_records_filtered_by_state_type_and_time(records: Records) -> None:
+    from fileproc_dagster.storage.files import now
+
+    keys = [records.uploads.receive(f"f{i}-abababababab", f"f{i}.txt", f"{i:x}" * 64, 5, i).key
+            for i in range(1, 4)]
+    records.files.insert(keys[0], State.STORED, type="document", location="file:///a")
+    records.files.insert(keys[1], State.STORED, type="audio", location="file:///b")
+    records.files.fail(keys[2], "empty file", state=State.QUARANTINED)
+    assert [r.key for r in records.files.all()] == keys[::-1]  # newest first
+    assert [r.key for r in records.files.all(states=[State.QUARANTINED])] == [keys[2]]
+    assert [r.key for r in records.files.all(types=["audio", "document"])] == keys[1::-1]
+    assert [r.key for r in records.files.all(states=[State.STORED], types=["audio"])] == \
+        [keys[1]]
+    assert len(records.files.all(2)) == 2
+    assert records.files.all(changed_since=now() + timedelta(minutes=1)) == []
+    assert len(records.files.all(changed_since=now() - timedelta(minutes=1))) == 3
+    record = records.files.get(keys[0])
+    assert record is not None and records.files.lookup(record.uuid) == record
+    assert records.files.lookup(keys[0]) == record
+    assert records.files.lookup("no-such-uuid") is None
+    assert records.files.states_since(now() - timedelta(hours=1)) == {
+        State.STORED: 2, State.QUARANTINED: 1}
+    assert records.files.states_since(now() + timedelta(minutes=1)) == {}

@@ -7,13 +7,14 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 import hostile as h
-from fileproc_dagster.app.cli import build_parser
+from fileproc_dagster.app.cli import cli
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.app.runner import Outcome, process_paths
 from fileproc_dagster.settings import Settings
@@ -113,7 +114,7 @@ def test_same_content_under_another_name_is_the_same_object(settings: Settings,
 
 
 def test_the_webserver_listens_on_loopback_by_default() -> None:
-    args = build_parser().parse_args(["dev"])
+    args = SimpleNamespace(**cli.commands["dev"].make_context("dev", []).params)
     assert (args.host, args.port) == ("127.0.0.1", 3000)
 
 
@@ -129,7 +130,7 @@ def test_processes_are_started_only_where_reviewed_and_never_through_a_shell() -
         # tesseract reads the page as PNG on stdin: ["tesseract", "stdin", "stdout", -l, lang]
         ("describe/ocr.py", "subprocess.run"),
         # `fileproc dev` replaces itself with `dagster dev -h HOST -p PORT`
-        ("app/cli.py", "os.execvp"),
+        ("app/cli/setup.py", "os.execvp"),
     }
     starters = ("subprocess.", "os.system", "os.popen", "os.exec", "os.spawn", "os.posix_spawn",
                 "pty.spawn", "asyncio.create_subprocess")

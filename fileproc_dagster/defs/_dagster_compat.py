@@ -42,6 +42,15 @@ Failing a run whose worker is gone (``report_run_failed``, ``uses_default_run_la
     run retries take it up; neither it nor ``DagsterInstance.run_launcher`` is public. No
     upstream issue found for a public API.
 
+The daemon's heartbeats and the sensors' last ticks (``daemon_heartbeats``, ``sensor_ticks``)
+    ``fileproc status`` reports whether the daemon is alive and when each sensor last ticked,
+    as the UI's "Daemons" and "Sensors" pages do. Both come from storage methods of
+    ``DagsterInstance`` that are not public (``get_daemon_heartbeats``,
+    ``get_required_daemon_types``, ``all_instigator_state``, ``get_ticks``); the only public
+    alternatives are the ``dagster-daemon liveness-check`` command (a yes/no with a 30-minute
+    tolerance, no times) and the GraphQL API of a running webserver. Upstream: #4480 and
+    #11191 (health and metrics endpoints, open).
+
 The beta parameter ``backfill_policy`` (``single_run_asset``)
     Not an internal: ``@dg.asset(backfill_policy=...)`` is public but beta, and warns so at
     every import. The warning is silenced around the decorator call only, not process-wide.
@@ -51,6 +60,7 @@ The beta parameter ``backfill_policy`` (``single_run_asset``)
 import json
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -129,3 +139,51 @@ def single_run_asset(**asset_args: Any) -> Callable[[Callable[..., Any]], dg.Ass
         decorator: Callable[[Callable[..., Any]], dg.AssetsDefinition] = dg.asset(
             backfill_policy=dg.BackfillPolicy.single_run(), **asset_args)
     return decorator
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A daemon's last heartbeat: when (seconds since the epoch), and the errors it reported."""
+
+    daemon: str
+    timestamp: float
+    errors: tuple[str, ...]
+
+
+def daemon_heartbeats(instance: dg.DagsterInstance) -> dict[str, Heartbeat]:
+    """The last heartbeat of each daemon that ever beat on this instance, by daemon type."""
+    return {kind: Heartbeat(kind, beat.timestamp,
+                            tuple(error.message.strip() for error in beat.errors or ()))
+            for kind, beat in instance.get_daemon_heartbeats().items()}
+
+
+def required_daemons(instance: dg.DagsterInstance) -> list[str]:
+    """The daemon types this instance's config needs running (sensors, queue, monitoring...)."""
+    return list(instance.get_required_daemon_types())
+
+
+@dataclass(frozen=True)
+class SensorTick:
+    """A sensor as the daemon knows it: whether it runs, and its last tick (None: never)."""
+
+    name: str
+    running: bool
+    timestamp: float | None
+    status: str | None  # success, skipped, failure, started
+    error: str | None
+
+
+def sensor_ticks(instance: dg.DagsterInstance) -> list[SensorTick]:
+    """Every sensor the daemon has a state for, with its last tick, by name."""
+    from dagster._core.definitions.run_request import InstigatorType
+
+    found = []
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+        tick = ticks[0] if ticks else None
+        found.append(SensorTick(
+            state.instigator_name, state.is_running,
+            tick.timestamp if tick else None,
+            tick.status.value.lower() if tick else None,
+            tick.error.message.strip() if tick and tick.error else None))
+    return sorted(found, key=lambda sensor: sensor.name)

@@ -89,9 +89,16 @@ class Files:
         return load(Record, row) if row else None
 
     def all(self, limit: int | None = None, *, types: Sequence[str] = (),
-            states: Sequence[str] = (), since: datetime | None = None) -> list[Record]:
-        """Records, newest first; only of these ``types`` and ``states`` when given, and
-        only those registered at ``since`` or later."""
+            states: Sequence[str] = (), since: datetime | None = None,
+            changed_since: datetime | None = None) -> list[Record]:
+        """Records, newest first; only of these ``types`` and ``states`` when given, only
+        those registered at ``since`` or later, and whose state changed at ``changed_since``
+        or later.
+
+        Example::
+
+            records.files.all(states=[State.FAILED], changed_since=now() - timedelta(days=1))
+        """
         query = sa.select(files).order_by(files.c.created_at.desc(), files.c.key)
         if types:
             query = query.where(files.c.type.in_(list(types)))
@@ -99,8 +106,17 @@ class Files:
             query = query.where(files.c.state.in_([State(s) for s in states]))
         if since is not None:
             query = query.where(files.c.created_at >= since)
+        if changed_since is not None:
+            query = query.where(files.c.updated_at >= changed_since)
         with self.db.transaction() as conn:
             return [load(Record, r) for r in conn.execute(query.limit(limit))]
+
+    def states_since(self, since: datetime) -> dict[State, int]:
+        """How many records reached their current state at or after ``since``, by state."""
+        query = (sa.select(files.c.state, sa.func.count()).where(files.c.updated_at >= since)
+                 .group_by(files.c.state))
+        with self.db.transaction() as conn:
+            return {State(state): int(n) for state, n in conn.execute(query)}
 
     def counts(self) -> dict[tuple[State, str | None], int]:
         """How many files are in each (state, type), counted by the database.
