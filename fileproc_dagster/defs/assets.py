@@ -10,17 +10,19 @@ its run one by one, so every file keeps its own metadata, retries, time limit an
 ``files.for_each_file``).
 """
 
-import base64
+from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
+from fileproc_dagster.describe.version import extractor_version
 from fileproc_dagster.hooks import Hooks
-from fileproc_dagster.storage.records import Record
 
-from ._dagster_compat import single_run_asset
+from . import metadata as shown
+from ._dagster_compat import check_outputs, single_run_asset
+from .checks import HAS_TEXT, OBJECT_MATCHES_RECORD, check_has_text, check_object
 from .files import for_each_file
 from .partitions import uploads_partitions
 from .policies import DESCRIBE_RETRY, FINALIZE_RETRY, RECORD_RETRY, STORE_RETRY
@@ -28,7 +30,11 @@ from .resources import (ExtractorResource, NotifierResource, ObjectStoreResource
                         RecordsResource, UploadsResource, pipeline)
 
 GROUP = "fileproc"
-SNIPPET = 500
+OWNERS = ["team:fileproc"]
+
+
+def _tags(step: str) -> dict[str, str]:
+    return {"pipeline": "fileproc", "step": step}
 
 
 class StepConfig(dg.Config):
@@ -37,9 +43,9 @@ class StepConfig(dg.Config):
     timeout_s: float = Field(default=120.0, description="Stop a file's step after this long.")
 
 
-class WhisperBackend(Enum):
-    faster_whisper = "faster-whisper"
-    openai_whisper = "openai-whisper"
+# Spelled as the extractor resource and the packages spell them (names with a hyphen).
+WhisperBackend = Enum("WhisperBackend", {"faster-whisper": "faster-whisper",
+                                         "openai-whisper": "openai-whisper"})
 
 
 class DescribeConfig(dg.Config):
@@ -49,18 +55,20 @@ class DescribeConfig(dg.Config):
     ocr_language: str | None = Field(
         default=None, description="Tesseract language(s), e.g. eng+deu.")
     whisper_backend: WhisperBackend | None = Field(
-        default=None, description="Transcription backend.")
+        default=None, description="Transcription backend: faster-whisper or openai-whisper.")
     whisper_model: str | None = Field(
         default=None, description="Model directory or checkpoint; empty: packaged tiny.en.")
 
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
-                  retry_policy=STORE_RETRY, kinds={"python", "s3"})
+                  retry_policy=STORE_RETRY, kinds={"python", "s3"}, owners=OWNERS,
+                  tags=_tags("store"), check_specs=[OBJECT_MATCHES_RECORD])
 def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
                   uploads: UploadsResource, object_store: ObjectStoreResource,
                   records: RecordsResource, notifier: NotifierResource,
                   extractor: ExtractorResource,
-                  hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
+                  hooks: dg.ResourceParam[Hooks]
+                  ) -> Iterator[dg.Output[None] | dg.MaterializeResult]:
     """The uploaded file's bytes in the object store, under a content-addressed key."""
     files = pipeline(uploads, object_store, records, notifier, hooks)
     options = extractor.options()
@@ -68,16 +76,19 @@ def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
 
     def store(key: str) -> dict[str, Any]:
         stored = files.store_file(key, options)
+        check_object(context, files.store, files.record(key))
         return {"type": stored.kind, "mime": stored.mime, "detected": stored.reason,
                 "sha256": stored.sha256, "size": dg.MetadataValue.int(stored.size),
-                "location": dg.MetadataValue.url(stored.location)}
+                **shown.location(stored.location, getattr(object_store, "endpoint_url", None))}
 
-    return for_each_file(context, files, "storing the upload", store, config.timeout_s,
-                         first_step=True)
+    yield for_each_file(context, files, "storing the upload", store, config.timeout_s,
+                        first_step=True)
+    yield from check_outputs(context, [OBJECT_MATCHES_RECORD])
 
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
-                  retry_policy=RECORD_RETRY, deps=[stored_object], kinds={"sql"})
+                  retry_policy=RECORD_RETRY, deps=[stored_object], kinds={"sql"},
+                  owners=OWNERS, tags=_tags("record"))
 def file_record(context: dg.AssetExecutionContext, config: StepConfig,
                 uploads: UploadsResource, object_store: ObjectStoreResource,
                 records: RecordsResource, notifier: NotifierResource,
@@ -94,55 +105,34 @@ def file_record(context: dg.AssetExecutionContext, config: StepConfig,
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
                   retry_policy=DESCRIBE_RETRY, deps=[file_record], kinds={"python"},
-                  check_specs=[dg.AssetCheckSpec(
-                      "has_text", asset="file_description",
-                      description="Documents and speech yield some text.")])
+                  owners=OWNERS, tags=_tags("describe"), check_specs=[HAS_TEXT])
 def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
                      uploads: UploadsResource, object_store: ObjectStoreResource,
                      records: RecordsResource, notifier: NotifierResource,
                      extractor: ExtractorResource,
-                     hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
+                     hooks: dg.ResourceParam[Hooks]
+                     ) -> Iterator[dg.Output[None] | dg.MaterializeResult]:
     """What the file says: OCR text, image facts or a transcript, written to its record."""
     files = pipeline(uploads, object_store, records, notifier, hooks)
     options = extractor.options(ocr_language=config.ocr_language,
                                 whisper_backend=config.whisper_backend
                                 and config.whisper_backend.value,
                                 whisper_model=config.whisper_model)
-    described: list[Record] = []
+    version = extractor_version(options)
 
     def describe(key: str) -> dict[str, Any]:
         record, result = files.describe_file(key, options, config.timeout_s,
-                                             extractor.worker_memory_bytes)
-        described.append(record)
-        text = record.text or ""
-        metadata: dict[str, Any] = {
-            "description": record.description or "",
-            "text": dg.MetadataValue.md(f"```\n{text[:SNIPPET]}\n```" if text else "_no text_"),
-            "words": dg.MetadataValue.int(len(text.split())),
-            "details": dg.MetadataValue.json(
-                {k: v for k, v in (record.details or {}).items() if k != "segments"}),
-            "reused": dg.MetadataValue.bool(result is None),
-        }
-        if result is not None and result.thumbnail:
-            encoded = base64.b64encode(result.thumbnail).decode()
-            metadata["thumbnail"] = dg.MetadataValue.md(
-                f"![thumbnail](data:image/png;base64,{encoded})")
-        return metadata
+                                             extractor.worker_memory_bytes, version=version)
+        check_has_text(context, record)
+        return shown.description(record, reused=result is None)
 
-    for_each_file(context, files, "describing the file", describe)
-    return dg.MaterializeResult(check_results=[_has_text(described)])
-
-
-def _has_text(records: list[Record]) -> dg.AssetCheckResult:
-    """Empty text is suspicious for a document and worth a look for audio (maybe silence)."""
-    empty = [r.key for r in records if not (r.text or "").split() and r.type != "image"]
-    return dg.AssetCheckResult(
-        check_name="has_text", passed=not empty, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"files": len(records), "without_text": empty})
+    yield for_each_file(context, files, "describing the file", describe)
+    yield from check_outputs(context, [HAS_TEXT])
 
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
-                  retry_policy=FINALIZE_RETRY, deps=[file_description], kinds={"python"})
+                  retry_policy=FINALIZE_RETRY, deps=[file_description], kinds={"python"},
+                  owners=OWNERS, tags=_tags("finalize"))
 def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
                    uploads: UploadsResource, object_store: ObjectStoreResource,
                    records: RecordsResource, notifier: NotifierResource,
@@ -154,8 +144,10 @@ def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
         finalized = files.finalize_file(key)
         for failure in finalized.undelivered:  # the file is done; resend_notifications retries
             context.log.warning(f"{key}: notification not delivered, {failure}")
-        return {"record_id": finalized.record.uuid,
-                "location": dg.MetadataValue.url(finalized.record.location or ""),
+        return {"preview": shown.preview(finalized.record),
+                "record_id": finalized.record.uuid,
+                **shown.location(finalized.record.location or "",
+                                 getattr(object_store, "endpoint_url", None)),
                 "uploads_deleted": dg.MetadataValue.json(finalized.deleted),
                 "notifications": dg.MetadataValue.json(finalized.notified),
                 "notifications_undelivered": dg.MetadataValue.json(finalized.undelivered)}
