@@ -83,10 +83,10 @@ def served(tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path]) -
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home),
            "FILEPROC_HOME": str(home)}
-    log = open(home / "webserver.log", "wb")
-    server = subprocess.Popen([venv_bin("dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
-                               "-m", "fileproc_dagster.definitions"], env=env, stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    with open(home / "webserver.log", "wb") as log:
+        server = subprocess.Popen([venv_bin("dagster-webserver"), "-h", "127.0.0.1", "-p",
+                                   str(port), "-m", "fileproc_dagster.definitions"], env=env,
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -102,7 +102,6 @@ def served(tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path]) -
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-        log.close()
 
 
 MATERIALIZATION = """

@@ -20,6 +20,7 @@ from fileproc_dagster.defs.assets import file_description
 from fileproc_dagster.defs.failures import run_failure_notifier
 from fileproc_dagster.defs.metadata import files_tag, location
 from fileproc_dagster.defs.partitions import uploads_partitions
+from fileproc_dagster.defs.resources import ExtractorResource
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Records
@@ -84,7 +85,8 @@ def test_the_backend_is_typed_as_the_resource_spells_it(settings: Settings) -> N
     config = {"ops": {"file_description": {"config": {"whisper_backend": "faster-whisper"}}}}
     assert dg.validate_run_config(job, config)
     extractor = build_resources(settings)["extractor"]
-    assert getattr(extractor, "whisper_backend") == "faster-whisper"
+    assert isinstance(extractor, ExtractorResource)
+    assert extractor.whisper_backend == "faster-whisper"
 
 
 def test_other_extractors_describe_a_done_file_again(settings: Settings,
