@@ -6,6 +6,7 @@ import dagster as dg
 
 from fileproc_dagster.defs.assets import (file_description, file_record, processed_file,
                                           stored_object)
+from fileproc_dagster.defs.failures import run_failure_notifier
 from fileproc_dagster.defs.jobs import process_file
 from fileproc_dagster.defs.resources import (BatchingResource, ExtractorResource,
                                              LocalObjectStoreResource, NotifierResource,
@@ -14,6 +15,7 @@ from fileproc_dagster.defs.resources import (BatchingResource, ExtractorResource
 from fileproc_dagster.defs.reconcile import reconcile_sensor, resend_notifications
 from fileproc_dagster.defs.release import release_quarantined
 from fileproc_dagster.defs.sensors import build_upload_sensor
+from fileproc_dagster.describe.version import extractor_version
 from fileproc_dagster.hooks import NO_HOOKS, Hooks
 from fileproc_dagster.settings import Settings
 
@@ -47,14 +49,27 @@ def build_resources(settings: Settings, hooks: Hooks = NO_HOOKS
     }
 
 
+def versioned(assets: list[dg.AssetsDefinition], extractor: ExtractorResource
+              ) -> list[dg.AssetsDefinition]:
+    """The assets, the description carrying its extractors' version as its code version: a
+    new OCR language, whisper model or extractor code marks the files described before stale."""
+    version = extractor_version(extractor.options())
+    return [asset.map_asset_specs(lambda spec: spec.replace_attributes(code_version=version))
+            if asset.key == file_description.key else asset for asset in assets]
+
+
 def build_definitions(settings: Settings, hooks: Hooks = NO_HOOKS) -> dg.Definitions:
     """Assets, jobs, sensors and resources for resolved settings (and test hooks)."""
     settings.ensure_dirs()
+    resources = build_resources(settings, hooks)
+    extractor = resources["extractor"]
+    assert isinstance(extractor, ExtractorResource)
     return dg.Definitions(
-        assets=ASSETS,
+        assets=versioned(ASSETS, extractor),
         jobs=[process_file, release_quarantined, resend_notifications],
-        sensors=[build_upload_sensor(settings.sensor_interval_s), reconcile_sensor],
-        resources=build_resources(settings, hooks),
+        sensors=[build_upload_sensor(settings.sensor_interval_s), reconcile_sensor,
+                 run_failure_notifier],
+        resources=resources,
     )
 
 

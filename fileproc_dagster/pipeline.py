@@ -21,6 +21,7 @@ from pathlib import Path
 from fileproc_dagster.describe import describe, warm_up
 from fileproc_dagster.describe.detect import detect
 from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
+from fileproc_dagster.describe.preview import preview_image
 from fileproc_dagster.describe.worker import run_bounded, start_worker
 from fileproc_dagster.errors import (BadInput, ConfigurationError, FileprocError, LostUpload,
                                      Undelivered)
@@ -33,6 +34,10 @@ from fileproc_dagster.storage.records import Content, Record, Records
 from fileproc_dagster.storage.states import State, UploadState
 
 log = logging.getLogger(__name__)
+
+# Keys of a record's details: the small preview picture, and what described the file.
+PREVIEW_IMAGE = "preview_image"
+VERSION = "described_with"
 
 
 @dataclass(frozen=True)
@@ -152,10 +157,13 @@ class Pipeline:
         return record, detection
 
     def describe_file(self, key: str, options: ExtractOptions, timeout_s: float,
-                      memory_bytes: int | None = None) -> tuple[Record, Description | None]:
-        """Extract text and facts in the bounded worker; skipped when already described."""
+                      memory_bytes: int | None = None,
+                      version: str | None = None) -> tuple[Record, Description | None]:
+        """Extract text and facts in the bounded worker; skipped when already described
+        (by the extractors of ``version``, when one is given: another one describes again)."""
         record = self.record(key)
-        if record.state in (State.DESCRIBED, State.DONE):
+        described = record.state in (State.DESCRIBED, State.DONE)
+        if described and (version is None or (record.details or {}).get(VERSION) == version):
             return record, None
         if record.type is None or record.mime is None:
             raise FileprocError(f"{key!r} has not been stored yet")
@@ -170,7 +178,12 @@ class Pipeline:
         if result.thumbnail:
             details["thumbnail"] = self.objects.put_bytes(
                 f"thumbnails/{record.sha256[:2]}/{record.sha256}.png", result.thumbnail)
-        record = self.records.files.advance(key, State.DESCRIBED, description=result.description,
+            details[PREVIEW_IMAGE] = preview_image(result.thumbnail)
+        if version is not None:
+            details[VERSION] = version
+        # Described again by other extractors, a done file stays done with the new facts.
+        state = State.DONE if record.state is State.DONE else State.DESCRIBED
+        record = self.records.files.advance(key, state, description=result.description,
                                             text=result.text, details=details)
         self.hooks.at(Point.AFTER_UPDATE, key, record.name)
         return record, result

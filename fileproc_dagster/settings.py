@@ -97,7 +97,10 @@ class Settings:
         return cls(
             home=home,
             upload_dir=path("FILEPROC_UPLOAD_DIR", "uploads"),
-            store_dir=path("FILEPROC_STORE_DIR", "objects"),
+            # Objects go to store/objects/ab/...: an installation made before, whose store
+            # was objects/ (objects/objects/ab/...), keeps it.
+            store_dir=path("FILEPROC_STORE_DIR",
+                           "objects" if (home / "objects" / "objects").is_dir() else "store"),
             quarantine_dir=path("FILEPROC_QUARANTINE_DIR", "quarantine"),
             outbox=path("FILEPROC_OUTBOX", "outbox.jsonl"),
             dagster_home=path("DAGSTER_HOME", "dagster"),

@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng ffmpeg espeak-ng libmagic1 fonts-dejavu-core)
+# chromium: the browser the UI test drives (Playwright never downloads one of its own).
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng ffmpeg espeak-ng libmagic1 fonts-dejavu-core chromium)
 # Language packs OCR switches to when it detects a page in one of these languages.
 APT_PACKAGES+=(tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
                tesseract-ocr-nld tesseract-ocr-por)
@@ -26,7 +27,7 @@ fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev]"
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install -q -e ".[dev]"
 if [ "${FILEPROC_WITH_OPENAI_WHISPER:-0}" = "1" ]; then
   .venv/bin/python -m pip install -q -e ".[dev,openai-whisper]"
 fi

@@ -50,6 +50,18 @@ The daemon's heartbeats and the sensors' last ticks (``daemon_heartbeats``, ``se
     alternatives are the ``dagster-daemon liveness-check`` command (a yes/no with a 30-minute
     tolerance, no times) and the GraphQL API of a running webserver. Upstream: #4480 and
     #11191 (health and metrics endpoints, open).
+One check result per partition of a multi-partition step (``partition_check_spec``,
+``report_partition_check``)
+    Dagster 1.13 (preview, #17005) lets an ``AssetCheckSpec`` take the asset's
+    ``partitions_def``; a check evaluation then names its partition. But an
+    ``AssetCheckResult`` has no partition: the step gives it the run's partition key, none in a
+    run over a range. So the step logs, through the public ``context.log_event``, one
+    ``AssetCheckEvaluation`` per partition with its ``partition`` set (exported by ``dagster``,
+    not marked public), and yields the check's output itself (``check_outputs``; its name comes
+    from ``AssetsDefinition.get_output_name_for_asset_check_key``, not public). The preview
+    warning of ``partitions_def`` is silenced around the spec only. Upstream: #17005
+    (partitioned checks, shipped in 1.13.27 as a preview); no issue found for a partition on
+    ``AssetCheckResult``.
 
 The beta parameter ``backfill_policy`` (``single_run_asset``)
     Not an internal: ``@dg.asset(backfill_policy=...)`` is public but beta, and warns so at
@@ -69,6 +81,7 @@ RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 GRPC_INFO = ".dagster/grpc_info"
 BACKFILL_POLICY_WARNING = "Parameter `backfill_policy`"
+PARTITIONED_CHECK_WARNING = "Specifying a partitions_def on an AssetCheckSpec"
 
 
 def add_partition_metadata(context: dg.AssetExecutionContext, partition_key: str,
@@ -187,3 +200,34 @@ def sensor_ticks(instance: dg.DagsterInstance) -> list[SensorTick]:
             tick.status.value.lower() if tick else None,
             tick.error.message.strip() if tick and tick.error else None))
     return sorted(found, key=lambda sensor: sensor.name)
+def partition_check_spec(name: str, asset: str, description: str,
+                         partitions_def: dg.PartitionsDefinition) -> dg.AssetCheckSpec:
+    """A check with one result per partition of ``asset``, without the preview warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=PARTITIONED_CHECK_WARNING,
+                                category=dg.PreviewWarning)
+        return dg.AssetCheckSpec(name, asset=asset, description=description,
+                                 partitions_def=partitions_def)
+
+
+def report_partition_check(context: dg.AssetExecutionContext, spec: dg.AssetCheckSpec,
+                           partition_key: str, passed: bool, description: str,
+                           metadata: Mapping[str, Any] | None = None,
+                           severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.WARN) -> None:
+    """The result of ``spec`` for one partition of the run, shown on that partition."""
+    context.log_event(dg.AssetCheckEvaluation(
+        asset_key=spec.asset_key, check_name=spec.name, passed=passed, metadata=metadata,
+        severity=severity, description=description, partition=partition_key))
+
+
+def check_outputs(context: dg.AssetExecutionContext,
+                  specs: list[dg.AssetCheckSpec]) -> list[dg.Output[None]]:
+    """The outputs a step owes for its selected checks, whose results it logged itself."""
+    selected = context.selected_asset_check_keys
+    return [dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(
+        spec.key)) for spec in specs if spec.key in selected]
+
+
+def is_check_selected(context: dg.AssetExecutionContext, spec: dg.AssetCheckSpec) -> bool:
+    """Whether the run evaluates ``spec`` (a run may select an asset without its checks)."""
+    return spec.key in context.selected_asset_check_keys

@@ -10,17 +10,19 @@ its run one by one, so every file keeps its own metadata, retries, time limit an
 ``files.for_each_file``).
 """
 
-import base64
+from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
+from fileproc_dagster.describe.version import extractor_version
 from fileproc_dagster.hooks import Hooks
-from fileproc_dagster.storage.records import Record
 
-from ._dagster_compat import single_run_asset
+from . import metadata as shown
+from ._dagster_compat import check_outputs, single_run_asset
+from .checks import HAS_TEXT, OBJECT_MATCHES_RECORD, check_has_text, check_object
 from .files import for_each_file
 from .partitions import uploads_partitions
 from .policies import DESCRIBE_RETRY, FINALIZE_RETRY, RECORD_RETRY, STORE_RETRY
@@ -28,7 +30,11 @@ from .resources import (ExtractorResource, NotifierResource, ObjectStoreResource
                         RecordsResource, UploadsResource, pipeline)
 
 GROUP = "fileproc"
-SNIPPET = 500
+OWNERS = ["team:fileproc"]
+
+
+def _tags(step: str) -> dict[str, str]:
+    return {"pipeline": "fileproc", "step": step}
 
 
 class StepConfig(dg.Config):
@@ -37,9 +43,9 @@ class StepConfig(dg.Config):
     timeout_s: float = Field(default=120.0, description="Stop a file's step after this long.")
 
 
-class WhisperBackend(Enum):
-    faster_whisper = "faster-whisper"
-    openai_whisper = "openai-whisper"
+# Spelled as the extractor resource and the packages spell them (names with a hyphen).
+WhisperBackend = Enum("WhisperBackend", {"faster-whisper": "faster-whisper",
+                                         "openai-whisper": "openai-whisper"})
 
 
 class DescribeConfig(dg.Config):
@@ -50,7 +56,7 @@ class DescribeConfig(dg.Config):
         default=None,
         description="Tesseract language(s), e.g. deu or eng+fra; auto: detected per page.")
     whisper_backend: WhisperBackend | None = Field(
-        default=None, description="Transcription backend.")
+        default=None, description="Transcription backend: faster-whisper or openai-whisper.")
     whisper_model: str | None = Field(
         default=None, description="Model directory or checkpoint; empty: packaged tiny.en.")
     image_tags: bool | None = Field(
@@ -59,7 +65,8 @@ class DescribeConfig(dg.Config):
 
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
-                  retry_policy=STORE_RETRY, kinds={"python", "s3"})
+                  retry_policy=STORE_RETRY, kinds={"python", "s3"}, owners=OWNERS,
+                  tags=_tags("store"))
 def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
                   uploads: UploadsResource, object_store: ObjectStoreResource,
                   records: RecordsResource, notifier: NotifierResource,
@@ -73,19 +80,22 @@ def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
     def store(key: str) -> dict[str, Any]:
         stored = files.store_file(key)
         return {"sha256": stored.sha256, "size": dg.MetadataValue.int(stored.size),
-                "location": dg.MetadataValue.url(stored.location), "stored": stored.reason}
+                **shown.location(stored.location, getattr(object_store, "endpoint_url", None)),
+                "stored": stored.reason}
 
     return for_each_file(context, files, "storing the upload", store, config.timeout_s,
                          first_step=True)
 
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
-                  retry_policy=RECORD_RETRY, deps=[stored_object], kinds={"sql"})
+                  retry_policy=RECORD_RETRY, deps=[stored_object], kinds={"sql"},
+                  owners=OWNERS, tags=_tags("record"), check_specs=[OBJECT_MATCHES_RECORD])
 def file_record(context: dg.AssetExecutionContext, config: StepConfig,
                 uploads: UploadsResource, object_store: ObjectStoreResource,
                 records: RecordsResource, notifier: NotifierResource,
                 extractor: ExtractorResource,
-                hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
+                hooks: dg.ResourceParam[Hooks]
+                ) -> Iterator[dg.Output[None] | dg.MaterializeResult]:
     """The file's row in the records database: its type detected from the stored content,
     inserted in state stored."""
     files = pipeline(uploads, records, notifier, hooks, object_store)
@@ -93,23 +103,26 @@ def file_record(context: dg.AssetExecutionContext, config: StepConfig,
 
     def record(key: str) -> dict[str, Any]:
         done, detection = files.record_file(key, options)
+        check_object(context, files.objects, done)
         return {"record_id": done.uuid, "name": done.name, "type": done.type or "",
                 "mime": done.mime or "",
-                "detected": detection.reason if detection else "recorded earlier"}
+                "detected": detection.reason if detection else "recorded earlier",
+                **shown.location(done.location or "",
+                                 getattr(object_store, "endpoint_url", None))}
 
-    return for_each_file(context, files, "recording the file", record, config.timeout_s)
+    yield for_each_file(context, files, "recording the file", record, config.timeout_s)
+    yield from check_outputs(context, [OBJECT_MATCHES_RECORD])
 
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
                   retry_policy=DESCRIBE_RETRY, deps=[file_record], kinds={"python"},
-                  check_specs=[dg.AssetCheckSpec(
-                      "has_text", asset="file_description",
-                      description="Documents and speech yield some text.")])
+                  owners=OWNERS, tags=_tags("describe"), check_specs=[HAS_TEXT])
 def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
                      uploads: UploadsResource, object_store: ObjectStoreResource,
                      records: RecordsResource, notifier: NotifierResource,
                      extractor: ExtractorResource,
-                     hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
+                     hooks: dg.ResourceParam[Hooks]
+                     ) -> Iterator[dg.Output[None] | dg.MaterializeResult]:
     """What the file says: OCR text, image facts or a transcript, written to its record."""
     files = pipeline(uploads, records, notifier, hooks, object_store)
     options = extractor.options(ocr_language=config.ocr_language,
@@ -117,41 +130,21 @@ def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
                                 and config.whisper_backend.value,
                                 whisper_model=config.whisper_model,
                                 image_tags=config.image_tags)
-    described: list[Record] = []
+    version = extractor_version(options)
 
     def describe(key: str) -> dict[str, Any]:
         record, result = files.describe_file(key, options, config.timeout_s,
-                                             extractor.worker_memory_bytes)
-        described.append(record)
-        text = record.text or ""
-        metadata: dict[str, Any] = {
-            "description": record.description or "",
-            "text": dg.MetadataValue.md(f"```\n{text[:SNIPPET]}\n```" if text else "_no text_"),
-            "words": dg.MetadataValue.int(len(text.split())),
-            "details": dg.MetadataValue.json(
-                {k: v for k, v in (record.details or {}).items() if k != "segments"}),
-            "reused": dg.MetadataValue.bool(result is None),
-        }
-        if result is not None and result.thumbnail:
-            encoded = base64.b64encode(result.thumbnail).decode()
-            metadata["thumbnail"] = dg.MetadataValue.md(
-                f"![thumbnail](data:image/png;base64,{encoded})")
-        return metadata
+                                             extractor.worker_memory_bytes, version=version)
+        check_has_text(context, record)
+        return shown.description(record, reused=result is None)
 
-    for_each_file(context, files, "describing the file", describe)
-    return dg.MaterializeResult(check_results=[_has_text(described)])
-
-
-def _has_text(records: list[Record]) -> dg.AssetCheckResult:
-    """Empty text is suspicious for a document and worth a look for audio (maybe silence)."""
-    empty = [r.key for r in records if not (r.text or "").split() and r.type != "image"]
-    return dg.AssetCheckResult(
-        check_name="has_text", passed=not empty, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"files": len(records), "without_text": empty})
+    yield for_each_file(context, files, "describing the file", describe)
+    yield from check_outputs(context, [HAS_TEXT])
 
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
-                  retry_policy=FINALIZE_RETRY, deps=[file_description], kinds={"python"})
+                  retry_policy=FINALIZE_RETRY, deps=[file_description], kinds={"python"},
+                  owners=OWNERS, tags=_tags("finalize"))
 def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
                    uploads: UploadsResource, records: RecordsResource,
                    notifier: NotifierResource,
@@ -163,8 +156,8 @@ def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
         finalized = files.finalize_file(key)
         for failure in finalized.undelivered:  # the file is done; resend_notifications retries
             context.log.warning(f"{key}: notification not delivered, {failure}")
-        return {"record_id": finalized.record.uuid,
-                "location": dg.MetadataValue.url(finalized.record.location or ""),
+        return {"preview": shown.preview(finalized.record),
+                "record_id": finalized.record.uuid,
                 "uploads_deleted": dg.MetadataValue.json(finalized.deleted),
                 "notifications": dg.MetadataValue.json(finalized.notified),
                 "notifications_undelivered": dg.MetadataValue.json(finalized.undelivered)}

@@ -8,6 +8,7 @@ its own that reports the failure on its partition (Dagster cannot fail one parti
 multi-partition step).
 """
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -36,21 +37,30 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
                 reason = record.error or record.state
                 if single:
                     raise dg.Failure(description=f"{what}: {reason}", allow_retries=False)
+                context.log.info(f"{key}: {what} skipped, {reason}")
                 continue  # failed in an earlier step of this run
+        started = time.perf_counter()
         try:
             with deadline(timeout_s, what):
                 metadata = step(key)
         except BadInput as exc:
             files.quarantine(key, exc.reason)
             failed[key] = exc.reason
+            context.log.warning(f"{key}: {what} quarantined it after {_took(started)}: "
+                                f"{exc.reason}")
         except LostUpload as exc:
             files.fail(key, str(exc))
             failed[key] = str(exc)
+            context.log.warning(f"{key}: {what} failed after {_took(started)}: {exc}")
         except Exception as exc:
-            context.log.warning(f"{what} {key}: {exc}")
+            context.log.warning(f"{key}: {what} failed after {_took(started)} "
+                                f"(attempt {context.retry_number + 1}): {exc}")
             transient[key] = exc
         else:
-            add_partition_metadata(context, key, metadata)
+            seconds = time.perf_counter() - started
+            add_partition_metadata(context, key, {
+                **metadata, "step_s": dg.MetadataValue.float(round(seconds, 3))})
+            context.log.info(f"{key}: {what} done in {seconds:.2f} s")
             done.append(key)
     if transient:
         policy = context.op_def.retry_policy
@@ -69,3 +79,7 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
         context.log.info(f"{what}: {len(done)} of {len(keys)} file(s) finished"
                          + (f", failed: {failed}" if failed else ""))
     return dg.MaterializeResult()
+
+
+def _took(started: float) -> str:
+    return f"{time.perf_counter() - started:.2f} s"

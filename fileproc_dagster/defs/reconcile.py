@@ -159,7 +159,9 @@ def resend_request(records: RecordsResource, now: datetime) -> list[dg.RunReques
 
 
 @dg.sensor(jobs=[process_file, resend_notifications], minimum_interval_seconds=INTERVAL_S,
-           default_status=dg.DefaultSensorStatus.RUNNING)
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Fails runs whose worker died unseen, re-requests files that no run "
+                       "will finish and resends notifications a target did not accept.")
 def reconcile_sensor(context: dg.SensorEvaluationContext,
                      records: RecordsResource) -> dg.SensorResult:
     """Recovers runs whose worker died unnoticed, files that no run will finish, and
@@ -169,7 +171,8 @@ def reconcile_sensor(context: dg.SensorEvaluationContext,
     now = datetime.now(UTC)
     requests = stalled_requests(context.instance, records, now)
     if requests:
-        context.log.warning(f"re-requesting {len(requests)} stalled file(s)")
+        context.log.warning(f"re-requesting {len(requests)} stalled file(s): "
+                            + ", ".join(str(r.partition_key) for r in requests))
     requests += resend_request(records, now)
     return dg.SensorResult(run_requests=requests,
                            cursor=json.dumps({"suspects": suspects}, sort_keys=True))

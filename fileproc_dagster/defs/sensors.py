@@ -21,6 +21,7 @@ from fileproc_dagster.hooks import Hooks, Point
 from fileproc_dagster.storage.records import Record, Records, Upload
 
 from ._dagster_compat import partition_range_tags
+from .metadata import files_tag
 from .jobs import process_file
 from .partitions import UPLOADS, uploads_partitions
 from .resources import BatchingResource, RecordsResource, UploadsResource
@@ -52,10 +53,12 @@ def run_requests(pending: list[Upload], verdicts: list[tuple[str, str]], max_bat
         requests.append(dg.RunRequest(
             run_key=f"uploads:{start.id}-{end.id}",
             tags={**partition_range_tags(start.key, end.key),
-                  "fileproc/files": str(len(batch))}))
+                  "fileproc/files": str(len(batch)),
+                  "fileproc/names": files_tag([u.name for u in batch])}))
     # A duplicate maps to a partition that exists already, maybe far from the new ones.
     requests += [dg.RunRequest(partition_key=u.key, run_key=f"upload:{u.id}",
-                               tags={"fileproc/duplicate": str(u.duplicate).lower()})
+                               tags={"fileproc/duplicate": str(u.duplicate).lower(),
+                                     "fileproc/names": files_tag([u.name])})
                  for u in pending if u.duplicate or u.key in existing]
     requests += [dg.RunRequest(partition_key=key, run_key=f"verdict:{key}:{stamp}",
                                tags={"fileproc/verdict": "true"}) for key, stamp in verdicts]
@@ -88,7 +91,9 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
     """The sensor over the upload directory, running by default every ``interval_s``."""
 
     @dg.sensor(job=process_file, minimum_interval_seconds=interval_s,
-               default_status=dg.DefaultSensorStatus.RUNNING)
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Registers files in the upload directory once fully written, adds "
+                           "a partition per file and requests batched process_file runs.")
     def upload_sensor(context: dg.SensorEvaluationContext, uploads: UploadsResource,
                       records: RecordsResource, batching: BatchingResource,
                       hooks: dg.ResourceParam[Hooks]) -> dg.SensorResult:
@@ -120,7 +125,8 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
                                       batching.parallel_runs, existing)
         keys += [k for k in refused if k not in keys]
         if requests:
-            context.log.info(f"{len(pending)} new upload(s) in {len(requests)} run(s)")
+            context.log.info(f"{len(pending)} new upload(s) in {len(requests)} run(s): "
+                             + files_tag([u.name for u in pending], limit=1000))
         through = max([u.id for u in pending], default=cursor.get("through", 0))
         return dg.SensorResult(
             run_requests=requests,

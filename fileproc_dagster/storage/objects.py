@@ -27,6 +27,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def stored_digest(store: ObjectStore, sha256: str) -> str:
+    """Hex SHA-256 of the bytes ``store`` holds under the key of ``sha256``, read back."""
+    digest = hashlib.sha256()
+    with store.open(sha256) as stream:
+        for chunk in iter(lambda: stream.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def copy_hashing(source: BinaryIO, target: BinaryIO) -> str:
     """Copy ``source`` into ``target`` in chunks; return the hex SHA-256 of the bytes copied."""
     digest = hashlib.sha256()

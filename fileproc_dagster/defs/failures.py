@@ -1,0 +1,75 @@
+"""Tell people when a run fails: which files, at which step, with what error; once per run.
+
+The message goes through the same notifier as "Processed ..." (outbox and Apprise targets),
+entered in the notification ledger under the run's first file and ``run-failed:<run id>``, so
+a sensor tick evaluated twice sends nothing twice, and a target that was down gets it from
+``resend_notifications``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from fileproc_dagster.errors import TransientError
+from fileproc_dagster.notify import Notification
+
+from .jobs import process_file
+from .partitions import UPLOADS
+from .reconcile import run_partitions
+from .resources import NotifierResource, RecordsResource
+
+_ERROR_CHARS = 300
+_FILES_SHOWN = 10
+
+
+def failures(steps: Sequence[dg.DagsterEvent], files: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(file, step, error) of each failed step: per file when the step said which failed."""
+    found: list[tuple[str, str, str]] = []
+    for event in steps:
+        data = event.step_failure_data
+        user = data.user_failure_data
+        error = (user.description if user and user.description else
+                 data.error.message.strip() if data.error else "unknown error")
+        failed = user.metadata.get("failed") if user else None
+        per_file = failed.value if isinstance(failed, dg.JsonMetadataValue) else None
+        if isinstance(per_file, dict) and per_file:
+            found += [(key, event.step_key or "", str(why)) for key, why in per_file.items()]
+        else:
+            found += [(key, event.step_key or "", error) for key in files[:1] or ["?"]]
+    return found
+
+
+def message(run_id: str, files: Sequence[str], failed: Sequence[tuple[str, str, str]]) -> str:
+    """One readable message: the run, how many files it covered, and what failed where."""
+    lines = [f"{key} at {step}: {' '.join(error.split())[:_ERROR_CHARS]}"
+             for key, step, error in failed[:_FILES_SHOWN]]
+    more = len(failed) - _FILES_SHOWN
+    return (f"Run {run_id} of {process_file.name} failed ({len(files)} file(s)): "
+            + "; ".join(lines) + (f"; and {more} more" if more > 0 else ""))
+
+
+@dg.run_failure_sensor(monitored_jobs=[process_file], minimum_interval_seconds=5,
+                       default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="Notifies (file, step, error) once per failed run of "
+                                   "process_file, through the same targets as the files.")
+def run_failure_notifier(context: dg.RunFailureSensorContext, records: RecordsResource,
+                         notifier: NotifierResource) -> None:
+    run = context.dagster_run
+    # Only a run over a range needs the partition keys, to know which files it covered.
+    keys = [] if "dagster/partition" in run.tags else \
+        context.instance.get_dynamic_partitions(UPLOADS)
+    files = run_partitions(run, {key: i for i, key in enumerate(keys)}, keys)
+    failed = failures(context.get_step_failure_events(), files)
+    if not failed:  # the run failed outside any step (e.g. its worker died)
+        failed = [(key, "run", context.failure_event.message or "run failed")
+                  for key in files[:1] or ["?"]]
+    text = message(run.run_id, files, failed)
+    note = Notification(failed[0][0], f"run-failed:{run.run_id}", text)
+    try:
+        sent = notifier.notifier().send_once(note, records.store())
+    except TransientError as exc:  # owed in the ledger; resend_notifications tries again
+        context.log.warning(f"run {run.run_id}: failure notice not delivered: {exc}")
+        return
+    context.log.info(("notified: " if sent else "already notified: ") + text)
