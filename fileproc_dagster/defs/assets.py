@@ -21,6 +21,7 @@ from fileproc_dagster.hooks import Hooks
 from fileproc_dagster.storage.records import Record
 
 from ._dagster_compat import single_run_asset
+from .execution import EXTRACTION_POOL, EXTRACTION_TAGS
 from .files import for_each_file
 from .partitions import uploads_partitions
 from .policies import DESCRIBE_RETRY, FINALIZE_RETRY, RECORD_RETRY, STORE_RETRY
@@ -94,6 +95,7 @@ def file_record(context: dg.AssetExecutionContext, config: StepConfig,
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
                   retry_policy=DESCRIBE_RETRY, deps=[file_record], kinds={"python"},
+                  op_tags=EXTRACTION_TAGS, pool=EXTRACTION_POOL,
                   check_specs=[dg.AssetCheckSpec(
                       "has_text", asset="file_description",
                       description="Documents and speech yield some text.")])
