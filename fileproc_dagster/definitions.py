@@ -7,6 +7,7 @@ import dagster as dg
 from fileproc_dagster.defs.assets import (file_description, file_record, processed_file,
                                           stored_object)
 from fileproc_dagster.defs.failures import run_failure_notifier
+from fileproc_dagster.defs.execution import build_executor
 from fileproc_dagster.defs.jobs import process_file
 from fileproc_dagster.defs.resources import (BatchingResource, ExtractorResource,
                                              LocalObjectStoreResource, NotifierResource,
@@ -70,6 +71,7 @@ def build_definitions(settings: Settings, hooks: Hooks = NO_HOOKS) -> dg.Definit
         sensors=[build_upload_sensor(settings.sensor_interval_s), reconcile_sensor,
                  run_failure_notifier],
         resources=resources,
+        executor=build_executor(settings.execution),
     )
 
 

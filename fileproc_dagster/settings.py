@@ -64,6 +64,38 @@ def parse_store(url: str | None, endpoint_url: str | None = None) -> S3Location 
     return S3Location(bucket, prefix, endpoint_url or None)
 
 
+EXECUTORS = ("in_process", "celery")
+BROKER_VARIABLE = "FILEPROC_CELERY_BROKER"
+BACKEND_VARIABLE = "FILEPROC_CELERY_BACKEND"
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How the steps of a run execute: ``in_process`` in the run worker (the default), or
+    ``celery``: each step a task on the broker, run by Celery workers on any machine. The
+    broker's and the result backend's URLs stay in their variables (they may hold passwords):
+    Dagster is given the variables' names."""
+
+    executor: str = "in_process"
+    broker_variable: str = BROKER_VARIABLE
+    backend_variable: str = BACKEND_VARIABLE
+
+
+def parse_execution(env: Mapping[str, str]) -> Execution:
+    """The executor chosen by ``FILEPROC_EXECUTOR``; Celery needs its broker and backend."""
+    given = env.get("FILEPROC_EXECUTOR") or "in_process"
+    executor = given.strip().lower().replace("-", "_")
+    if executor not in EXECUTORS:
+        raise ValueError(f"FILEPROC_EXECUTOR must be one of {', '.join(EXECUTORS)}, "
+                         f"not {given!r}")
+    if executor == "celery":
+        missing = [v for v in (BROKER_VARIABLE, BACKEND_VARIABLE) if not env.get(v)]
+        if missing:
+            raise ValueError(f"FILEPROC_EXECUTOR=celery needs {' and '.join(missing)} "
+                             "(e.g. redis://127.0.0.1:6379/0 for both)")
+    return Execution(executor)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved locations and knobs of one fileproc installation."""
@@ -84,6 +116,7 @@ class Settings:
     worker_memory_bytes: int = DEFAULT_WORKER_MEMORY_BYTES
     s3: S3Location | None = None  # objects on S3 instead of store_dir
     image_tags: bool = True  # FILEPROC_IMAGE_TAGS=0 turns the image tagger and faces off
+    execution: Execution = Execution()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -117,6 +150,7 @@ class Settings:
             s3=parse_store(env.get("FILEPROC_STORE"), env.get("FILEPROC_S3_ENDPOINT_URL")),
             image_tags=(env.get("FILEPROC_IMAGE_TAGS") or "1").strip().lower()
             not in ("0", "false", "no", "off"),
+            execution=parse_execution(env),
         )
 
     def ensure_dirs(self) -> None:

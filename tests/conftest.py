@@ -235,3 +235,35 @@ def webhook_receiver() -> Iterator[Any]:
     receiver = WebhookReceiver().start()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture()
+def redis_url() -> Iterator[str]:
+    """The tests' own Redis database (started if down), empty before and after the test."""
+    from support import celery_workers
+
+    problem = celery_workers.ensure_running()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required under CI: {problem}")
+        pytest.skip(f"Redis unavailable: {problem}")
+    celery_workers.flush()
+    yield celery_workers.REDIS_URL
+    celery_workers.flush()
+
+
+@pytest.fixture()
+def production(settings: Any, postgres: Any, pg_url: str, s3_env: Any, mail_receiver: Any,
+               webhook_receiver: Any, redis_url: str,
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The production deployment's settings and environment: records and Dagster's instance
+    on PostgreSQL (schemas of their own), S3 on moto's server, Celery on Redis, mail and
+    webhook targets (tests/celery_env.py)."""
+    from celery_env import production_env
+
+    dagster_url = postgres.new_schema()
+    made = production_env(settings, dagster_url, pg_url, s3_env, s3_env.new_bucket(),
+                          mail_receiver, webhook_receiver, redis_url)
+    monkeypatch.setenv("DAGSTER_PG_URL", made.env["DAGSTER_PG_URL"])  # to read the instance
+    yield made
+    postgres.drop_schema(dagster_url)

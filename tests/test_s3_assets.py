@@ -134,3 +134,28 @@ def test_an_s3_outage_is_retried_by_the_step(s3_settings: Settings, s3_env: S3Se
         f"s3://{s3_settings.s3.bucket}/fileproc/prod/objects/{stored['sha256'].value[:2]}/"
         f"{stored['sha256'].value}", "uploaded")
     assert Records(s3_settings.db_url).files.get(key) is None  # the record step comes next
+
+
+def test_a_missing_bucket_fails_the_step_at_once(settings: Settings, s3_env: S3Server,
+                                                 samples: dict[str, Path],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong installation is not retried six times: the step fails once, saying why, and
+    the file's record fails with the reason; its upload stays for a re-run once fixed."""
+    monkeypatch.setenv("FILEPROC_STORE", "s3://no-such-bucket-here/fileproc")
+    monkeypatch.setenv("FILEPROC_S3_ENDPOINT_URL", s3_env.endpoint_url)
+    missing = Settings.from_env()
+    missing.ensure_dirs()
+    sample = samples["lending_policy"]
+    with dg.instance_for_test() as instance:
+        key = _drop(missing, sample, instance)
+        result = dg.materialize([stored_object], partition_key=key, instance=instance,
+                                resources=build_resources(missing), raise_on_error=False)
+    kinds = [e.event_type_value for e in result.all_events]
+    assert not result.success
+    assert "STEP_UP_FOR_RETRY" not in kinds and kinds.count("STEP_FAILURE") == 1
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "no-such-bucket-here does not exist" in str(failure.event_specific_data)
+    record = Records(missing.db_url).files.get(key)
+    assert record is not None and record.state == "failed"
+    assert "does not exist" in (record.error or "")
+    assert (missing.upload_dir / sample.name).exists()

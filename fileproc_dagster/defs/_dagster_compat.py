@@ -31,6 +31,11 @@ The run worker's pid (``worker_pid``, ``report_worker_started``)
     public and ``EventRecordsFilter`` cannot select a run; ``EngineEventData`` is not
     exported. Upstream: #14237 (public access to a run's events, closed unmerged).
 
+Which queue and Celery worker took each step (``step_engine_events``)
+    dagster-celery logs engine events per step: 'Submitting celery task for step "S" to queue
+    "Q"', then "Executing steps S in celery worker" with the worker in its metadata. Nothing
+    public reads a run's events (as for ``worker_pid``).
+
 Where a run's worker runs (``code_server_host``)
     Only the default run launcher's hidden run tag ``.dagster/grpc_info`` names the host of
     the code server that started the worker. No upstream issue found.
@@ -126,6 +131,20 @@ def report_worker_started(instance: dg.DagsterInstance, run: dg.DagsterRun, pid:
 
     instance.report_engine_event(f"Started process for run (pid: {pid}).", run,
                                  EngineEventData.in_process(pid))
+
+
+def step_engine_events(instance: dg.DagsterInstance,
+                       run_id: str) -> list[tuple[str, str, dict[str, str]]]:
+    """The engine events of a run's steps: (step key, message, metadata as text), in order."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT,
+                                           limit=1000).records
+    found = []
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        if event is not None and event.step_key:
+            metadata = {k: str(v.value) for k, v in event.engine_event_data.metadata.items()}
+            found.append((event.step_key, event.message or "", metadata))
+    return found
 
 
 def code_server_host(run: dg.DagsterRun) -> str | None:

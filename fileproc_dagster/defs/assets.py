@@ -23,6 +23,7 @@ from fileproc_dagster.hooks import Hooks
 from . import metadata as shown
 from ._dagster_compat import check_outputs, single_run_asset
 from .checks import HAS_TEXT, OBJECT_MATCHES_RECORD, check_has_text, check_object
+from .execution import EXTRACTION_POOL, EXTRACTION_TAGS
 from .files import for_each_file
 from .partitions import uploads_partitions
 from .policies import DESCRIBE_RETRY, FINALIZE_RETRY, RECORD_RETRY, STORE_RETRY
@@ -116,7 +117,8 @@ def file_record(context: dg.AssetExecutionContext, config: StepConfig,
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
                   retry_policy=DESCRIBE_RETRY, deps=[file_record], kinds={"python"},
-                  owners=OWNERS, tags=_tags("describe"), check_specs=[HAS_TEXT])
+                  owners=OWNERS, tags=_tags("describe"), check_specs=[HAS_TEXT],
+                  op_tags=EXTRACTION_TAGS, pool=EXTRACTION_POOL)
 def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
                      uploads: UploadsResource, object_store: ObjectStoreResource,
                      records: RecordsResource, notifier: NotifierResource,

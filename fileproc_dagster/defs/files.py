@@ -5,7 +5,8 @@ finished skip their work, every side effect being idempotent) and, on the last a
 that file's record. A run of one partition fails like any Dagster step; in a multi-file run
 the other files go on, and the failed ones are flagged so the sensor can give each a run of
 its own that reports the failure on its partition (Dagster cannot fail one partition of a
-multi-partition step).
+multi-partition step). A wrong installation (a missing bucket, refused credentials) fails the
+step at once, without retries: every file would meet it again.
 """
 
 import time
@@ -14,7 +15,7 @@ from typing import Any
 
 import dagster as dg
 
-from fileproc_dagster.errors import BadInput, LostUpload
+from fileproc_dagster.errors import BadInput, ConfigurationError, LostUpload
 from fileproc_dagster.describe.worker import deadline
 from fileproc_dagster.pipeline import Pipeline
 
@@ -52,6 +53,8 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
             files.fail(key, str(exc))
             failed[key] = str(exc)
             context.log.warning(f"{key}: {what} failed after {_took(started)}: {exc}")
+        except ConfigurationError as exc:
+            _misconfigured(files, keys, done, f"{what}: {exc}")
         except Exception as exc:
             context.log.warning(f"{key}: {what} failed after {_took(started)} "
                                 f"(attempt {context.retry_number + 1}): {exc}")
@@ -83,3 +86,12 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
 
 def _took(started: float) -> str:
     return f"{time.perf_counter() - started:.2f} s"
+def _misconfigured(files: Pipeline, keys: list[str], done: list[str], reason: str) -> None:
+    """Fail the files of the run not finished yet, then the step, never retried: an operator
+    must fix the installation (re-executing the run then reprocesses them)."""
+    for key in keys:
+        record = files.records.files.get(key)
+        if key not in done and (record is None or not record.state.ended):
+            files.fail(key, reason)  # a file not recorded yet gets a failed record
+    raise dg.Failure(description=f"{reason} (not retried: fix the installation, then "
+                     "re-execute the run)", allow_retries=False)

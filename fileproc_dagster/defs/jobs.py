@@ -1,8 +1,9 @@
-"""The job that processes files: every asset of a partition, in one process.
+"""The job that processes files: every asset of a partition.
 
-The in-process executor runs the steps one after another in the run worker (a spawned
-interpreter per step would cost seconds per file); extraction still runs in its own bounded
-worker process. Run retries (FROM_FAILURE) recover runs whose worker died.
+Its executor is the code location's (``execution.build_executor``): by default the steps run
+one after another in the run worker (a spawned interpreter per step would cost seconds per
+file), extraction in its own bounded worker process; with Celery, each step is a task.
+Run retries (FROM_FAILURE) recover runs whose worker died.
 """
 
 import dagster as dg
@@ -12,7 +13,6 @@ from .assets import GROUP
 process_file = dg.define_asset_job(
     name="process_file",
     selection=dg.AssetSelection.groups(GROUP),
-    executor_def=dg.in_process_executor,
     tags={"dagster/max_retries": "3", "dagster/retry_strategy": "FROM_FAILURE"},
     description="Store, record, describe and finalize uploaded files.",
 )

@@ -145,7 +145,8 @@ def resend(context: dg.OpExecutionContext, records: RecordsResource,
     return dg.Output(len(unsent), metadata={"sent": len(unsent)})
 
 
-@dg.job(description="Send notifications that an unreachable target left unsent.")
+@dg.job(description="Send notifications that an unreachable target left unsent.",
+        executor_def=dg.in_process_executor)
 def resend_notifications() -> None:
     resend()
 

@@ -27,6 +27,7 @@ def release_files(context: dg.OpExecutionContext, config: ReleaseConfig,
                          f"directory, record {released.state}; kept: {released.kept or 'none'}")
 
 
-@dg.job(description="Release quarantined files (by partition key) for reprocessing.")
+@dg.job(description="Release quarantined files (by partition key) for reprocessing.",
+        executor_def=dg.in_process_executor)
 def release_quarantined() -> None:
     release_files()
