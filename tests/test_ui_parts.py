@@ -133,5 +133,5 @@ def test_a_failed_run_is_notified_once(settings: Settings, tmp_path: Path) -> No
     lines = [json.loads(line) for line in settings.outbox.read_text().splitlines()]
     notices = [n for n in lines if n["event"].startswith("run-failed:")]
     assert len(notices) == 1, lines
-    assert notices[0]["key"] == key and "stored_object" in notices[0]["message"]
+    assert notices[0]["key"] == key and "file_record" in notices[0]["message"]  # detection
     assert "empty file" in notices[0]["message"] and result.run_id in notices[0]["message"]
