@@ -55,6 +55,7 @@ The daemon's heartbeats and the sensors' last ticks (``daemon_heartbeats``, ``se
     alternatives are the ``dagster-daemon liveness-check`` command (a yes/no with a 30-minute
     tolerance, no times) and the GraphQL API of a running webserver. Upstream: #4480 and
     #11191 (health and metrics endpoints, open).
+
 One check result per partition of a multi-partition step (``partition_check_spec``,
 ``report_partition_check``)
     Dagster 1.13 (preview, #17005) lets an ``AssetCheckSpec`` take the asset's
@@ -219,6 +220,8 @@ def sensor_ticks(instance: dg.DagsterInstance) -> list[SensorTick]:
             tick.status.value.lower() if tick else None,
             tick.error.message.strip() if tick and tick.error else None))
     return sorted(found, key=lambda sensor: sensor.name)
+
+
 def partition_check_spec(name: str, asset: str, description: str,
                          partitions_def: dg.PartitionsDefinition) -> dg.AssetCheckSpec:
     """A check with one result per partition of ``asset``, without the preview warning."""
