@@ -148,9 +148,20 @@ def outbox(settings: Settings) -> list[dict[str, Any]]:
     return [json.loads(x) for x in settings.outbox.read_text().splitlines() if x.strip()]
 
 
+RUN_FAILED = "run-failed:"
+
+
 def notifications(settings: Settings) -> Counter[tuple[str, str]]:
-    """Outbox lines per (partition key, event)."""
-    return Counter((n["key"], n["event"]) for n in outbox(settings))
+    """Outbox lines about files, per (partition key, event); a failed run's notice is apart
+    (``run_notices``)."""
+    return Counter((n["key"], n["event"]) for n in outbox(settings)
+                   if not n["event"].startswith(RUN_FAILED))
+
+
+def run_notices(settings: Settings) -> Counter[str]:
+    """Outbox lines of the run-failure notifier, per failed run id."""
+    return Counter(n["event"].removeprefix(RUN_FAILED) for n in outbox(settings)
+                   if n["event"].startswith(RUN_FAILED))
 
 
 def objects(settings: Settings) -> Counter[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from daemon import (Daemon, leftovers, live_runs, make_png, make_text, notifications, objects,
-                    running, states)
+                    run_notices, running, states)
 
 from fileproc_dagster.describe.worker import tree_rss
 from fileproc_dagster.storage.records import Records
@@ -89,6 +89,8 @@ def test_burst_with_a_daemon_restart(settings: Settings, tmp_path: Path) -> None
           f"peak RSS {sampler.peak / 2**20:.0f} MiB")
     assert states(records) == {"done": COUNT}
     assert len(sent) == COUNT and set(sent.values()) == {1}
+    # The runs the kill interrupted failed, and each was notified once (nothing else failed).
+    assert set(run_notices(settings).values()) <= {1}
     assert len(objects(settings)) == COUNT and set(objects(settings).values()) == {1}
     assert leftovers(settings) == []
     assert max(ticks) < MAX_TICK_S and max(reconcile_ticks) < MAX_TICK_S

@@ -23,7 +23,8 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 from daemon import (FAULTY, Daemon, commands, descendants, drop, leftovers, live_runs,
-                    make_png, make_speech, make_text, notifications, objects, run_partitions,
+                    make_png, make_speech, make_text, notifications, objects, run_notices,
+                    run_partitions,
                     running, running_pids, states)
 from support import faults
 
@@ -189,6 +190,7 @@ def test_crash_matrix(settings: Settings, corpus: Path, tmp_path: Path) -> None:
     assert {r.key for r in records.files.all()} <= shown  # every file done in Dagster too
     assert all(n == 1 for n in notifications(settings).values()), notifications(settings)
     assert len(notifications(settings)) == total
+    assert set(run_notices(settings).values()) <= {1}  # each failed run notified once
     assert len(objects(settings)) == total and set(objects(settings).values()) == {1}
     assert all(row[1] == "yes" for row in rows), rows
     assert reconciled >= 1, "no run was in flight when the daemon died"
