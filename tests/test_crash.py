@@ -24,8 +24,7 @@ import pytest
 import sqlalchemy as sa
 from daemon import (FAULTY, Daemon, commands, descendants, drop, leftovers, live_runs,
                     make_png, make_speech, make_text, notifications, objects, run_notices,
-                    run_partitions,
-                    running, running_pids, states)
+                    run_partitions, running, running_pids, states)
 from support import faults
 
 from fileproc_dagster.defs._dagster_compat import (partition_range_tags, report_worker_started,
