@@ -174,7 +174,7 @@ class Pipeline:
                                  detection, options, timeout_s=timeout_s,
                                  what=f"describing {record.name!r}", memory_bytes=memory_bytes)
         self.hooks.at(Point.AFTER_DESCRIBE, key, record.name)
-        details = {**result.details, "extraction_s": round(time.monotonic() - started, 3)}
+        details = {**result.details, "extraction_seconds": round(time.monotonic() - started, 3)}
         if result.thumbnail:
             details["thumbnail"] = self.objects.put_bytes(
                 f"thumbnails/{record.sha256[:2]}/{record.sha256}.png", result.thumbnail)

@@ -164,4 +164,4 @@ def test_process_passes_the_extraction_settings_to_the_run(
     assert list(done["state"]) == ["done"] and "Harbour" in done["text"].iloc[0]
     runs = dg.DagsterInstance.get().get_runs()
     config = runs[0].run_config["ops"]["file_description"]["config"]
-    assert config == {"ocr_language": "eng+deu", "whisper_backend": "faster_whisper"}
+    assert config == {"ocr_language": "eng+deu", "whisper_backend": "faster-whisper"}

@@ -118,8 +118,8 @@ def test_the_assets_end_a_record_on_postgresql_as_on_sqlite(
     aside = {"uuid": "", "created_at": None, "updated_at": None}
 
     def timeless(record: Record) -> Record:  # the extraction's duration differs run to run
-        details = {k: v for k, v in (record.details or {}).items() if k != "extraction_s"}
-        assert (record.details or {}).get("extraction_s", 0) > 0
+        details = {k: v for k, v in (record.details or {}).items() if k != "extraction_seconds"}
+        assert (record.details or {}).get("extraction_seconds", 0) > 0
         return dataclasses.replace(record, details=details, **aside)
 
     assert timeless(on_postgresql) == timeless(on_sqlite)

@@ -34,7 +34,7 @@ __all__ = ["RecordView", "describe_path", "process", "record", "records", "recor
            "search"]
 
 # Keyword arguments of ``process`` that configure the extraction step of the run.
-STEP_CONFIG = ("ocr_language", "whisper_backend", "whisper_model", "timeout_s")
+STEP_CONFIG = ("ocr_language", "whisper_backend", "whisper_model", "image_tags", "timeout_s")
 
 
 @lru_cache(maxsize=8)
@@ -135,9 +135,9 @@ def process(paths: str | Path | Sequence[str | Path], *, settings: Settings | No
     return one row per path: ``path`` and ``duplicate``, then the columns of ``records()``.
 
     ``config`` sets the extraction step: ``ocr_language`` (e.g. ``"deu"``, ``"eng+fra"``),
-    ``whisper_backend``, ``whisper_model``, ``timeout_s``. A file already described keeps its
-    description (identical content is one record). Runs land in the configured Dagster
-    instance, so they show in the UI.
+    ``whisper_backend``, ``whisper_model``, ``image_tags``, ``timeout_s``. A file already
+    described keeps its description (identical content is one record). Runs land in the
+    configured Dagster instance, so they show in the UI.
 
     Example::
 

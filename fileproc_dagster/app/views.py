@@ -15,7 +15,7 @@ from fileproc_dagster.storage.files import Record
 
 EXCERPT_CHARS = 800
 SHOWN_SEGMENTS = 40
-_FACTS = ("pages", "words", "duration_s", "language", "width", "height", "extraction_s")
+_FACTS = ("pages", "words", "duration_s", "language", "width", "height", "extraction_seconds")
 
 
 def clock(seconds: float) -> str:

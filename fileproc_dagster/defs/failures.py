@@ -3,7 +3,8 @@
 The message goes through the same notifier as "Processed ..." (outbox and Apprise targets),
 entered in the notification ledger under the run's first file and ``run-failed:<run id>``, so
 a sensor tick evaluated twice sends nothing twice, and a target that was down gets it from
-``resend_notifications``.
+``resend_notifications``. A quarantined file's own run is not reported again: its
+"Quarantined ..." message said it.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import dagster as dg
 
 from fileproc_dagster.errors import TransientError
 from fileproc_dagster.notify import Notification
+from fileproc_dagster.storage.states import State
 
 from .jobs import process_file
 from .partitions import UPLOADS
 from .reconcile import run_partitions
 from .resources import NotifierResource, RecordsResource
+from .sensors import VERDICT_TAG
 
 _ERROR_CHARS = 300
 _FILES_SHOWN = 10
@@ -50,6 +53,11 @@ def message(run_id: str, files: Sequence[str], failed: Sequence[tuple[str, str, 
             + "; ".join(lines) + (f"; and {more} more" if more > 0 else ""))
 
 
+def _quarantined(records: RecordsResource, key: str) -> bool:
+    record = records.store().files.get(key)
+    return record is not None and record.state is State.QUARANTINED
+
+
 @dg.run_failure_sensor(monitored_jobs=[process_file], minimum_interval_seconds=5,
                        default_status=dg.DefaultSensorStatus.RUNNING,
                        description="Notifies (file, step, error) once per failed run of "
@@ -65,6 +73,8 @@ def run_failure_notifier(context: dg.RunFailureSensorContext, records: RecordsRe
     if not failed:  # the run failed outside any step (e.g. its worker died)
         failed = [(key, "run", context.failure_event.message or "run failed")
                   for key in files[:1] or ["?"]]
+    if run.tags.get(VERDICT_TAG) and all(_quarantined(records, key) for key, _, _ in failed):
+        return  # a bad file's own run, reporting its verdict: "Quarantined ..." was sent
     text = message(run.run_id, files, failed)
     note = Notification(failed[0][0], f"run-failed:{run.run_id}", text)
     try:

@@ -28,6 +28,8 @@ from .resources import BatchingResource, RecordsResource, UploadsResource
 
 # Longest wait within a tick for a file about to settle (sensor ticks may take 60 s).
 MAX_SETTLE_WAIT_S = 3.0
+# A single-partition run that reports on its partition a file failed inside a batch.
+VERDICT_TAG = "fileproc/verdict"
 
 
 def batches(new: list[Upload], max_batch: int, parallel_runs: int) -> list[list[Upload]]:
@@ -61,7 +63,7 @@ def run_requests(pending: list[Upload], verdicts: list[tuple[str, str]], max_bat
                                      "fileproc/names": files_tag([u.name])})
                  for u in pending if u.duplicate or u.key in existing]
     requests += [dg.RunRequest(partition_key=key, run_key=f"verdict:{key}:{stamp}",
-                               tags={"fileproc/verdict": "true"}) for key, stamp in verdicts]
+                               tags={VERDICT_TAG: "true"}) for key, stamp in verdicts]
     return list(dict.fromkeys(u.key for u in first_uploads)), requests
 
 
