@@ -263,9 +263,9 @@ def test_status_tells_a_running_daemon_from_a_dead_one(settings: Settings,
                          re.M)
         assert fileproc(settings, "process", str(note)).returncode == 0
         # The daemon takes the waiting file meanwhile: count what is done around it.
-        before = len(Records(settings.db_url).files.find(states=["done"]))
+        before = len(Records(settings.db_url).files.all(states=["done"]))
         recent = fileproc(settings, "status").stdout
-        after = len(Records(settings.db_url).files.find(states=["done"]))
+        after = len(Records(settings.db_url).files.all(states=["done"]))
         shown = re.search(r"^last hour +(\d+) done$", recent, re.M)
         assert shown and 1 <= before <= int(shown.group(1)) <= after, recent
     time.sleep(2)
@@ -274,4 +274,4 @@ def test_status_tells_a_running_daemon_from_a_dead_one(settings: Settings,
     assert dead.returncode == 1 and re.search(r"^daemon +DOWN", dead.stdout, re.M)
     assert json.loads(fileproc(settings, "status", "--json",
                                "--stale-after", "1").stdout)["daemon_up"] is False
-    assert Records(settings.db_url).files.find(states=["done"])  # nothing was lost
+    assert Records(settings.db_url).files.all(states=["done"])  # nothing was lost
