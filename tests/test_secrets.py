@@ -25,6 +25,7 @@ from fileproc_dagster.errors import TransientError
 from fileproc_dagster.notify import Notification, Notifier, secret_parts
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.schema import notifications as ledger
+from fileproc_dagster.storage.states import State
 from fileproc_dagster.app.runner import process_paths
 from fileproc_dagster.settings import Settings
 
@@ -191,6 +192,7 @@ def test_notification_left_unsent_is_sent_again_when_the_target_is_back(
 
     records = Records(settings.db_url)
     key = records.uploads.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    records.files.insert(key, State.DONE, type="document")
     message = "Processed k.txt (document)"
     down = Notifier(settings.outbox, [f"json://alice:{SECRET}@127.0.0.1:9/hook"])
     with pytest.raises(TransientError):  # what every step retry of the file ran into
