@@ -136,3 +136,15 @@ def test_records_filtered_by_state_type_and_time(records: Records) -> None:
     assert records.files.states_since(now() - timedelta(hours=1)) == {
         State.STORED: 2, State.QUARANTINED: 1}
     assert records.files.states_since(now() + timedelta(minutes=1)) == {}
+
+
+def test_a_notice_about_a_file_not_recorded_yet_is_owed_from_its_registration(
+        records: Records) -> None:
+    # A run that failed before its record step is reported under its first file's key.
+    key = records.uploads.receive("k-abababababab", "k.txt", SHA, 5, 1).key
+    content = records.uploads.content(key)
+    assert content is not None and records.files.get(key) is None
+    records.ledger.claim(key, "run-failed:r1", "Run r1 failed")
+    assert records.ledger.unsent(content.received_at) == []
+    assert records.ledger.unsent(content.received_at + timedelta(seconds=1)) == [
+        (key, "run-failed:r1", "Run r1 failed")]

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.files import now
-from fileproc_dagster.storage.schema import files, notification_deliveries, notifications
+from fileproc_dagster.storage.schema import (contents, files, notification_deliveries,
+                                              notifications)
 
 
 class Ledger:
@@ -70,9 +71,13 @@ class Ledger:
         (key, event, message): what a notification target that was down or refused left
         behind; the ledger holds the message, so it can be sent again as it was.
         """
+        # A file not recorded yet (a run that failed before its record step) counts from its
+        # registration.
+        touched = sa.func.coalesce(files.c.updated_at, contents.c.received_at)
         query = (sa.select(notifications.c.key, notifications.c.event, notifications.c.message)
-                 .join(files, files.c.key == notifications.c.key)
-                 .where(notifications.c.sent_at.is_(None), files.c.updated_at < idle_since)
-                 .order_by(files.c.updated_at, notifications.c.event).limit(limit))
+                 .join(contents, contents.c.key == notifications.c.key)
+                 .outerjoin(files, files.c.key == notifications.c.key)
+                 .where(notifications.c.sent_at.is_(None), touched < idle_since)
+                 .order_by(touched, notifications.c.event).limit(limit))
         with self.db.transaction() as conn:
             return [(key, event, message) for key, event, message in conn.execute(query)]
