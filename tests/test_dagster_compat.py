@@ -213,3 +213,13 @@ def test_daemon_heartbeats_and_required_daemons_are_read_from_the_instance(
         assert compat.daemon_heartbeats(instance) == {
             "SENSOR": compat.Heartbeat("SENSOR", 1234.5, ("tick failed",))}
         assert compat.sensor_ticks(instance) == []  # no sensor has ticked here
+
+
+def test_runs_are_counted_by_status_in_the_run_storage() -> None:
+    with dg.instance_for_test() as instance:
+        for status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.FAILURE,
+                       dg.DagsterRunStatus.SUCCESS):
+            instance.add_run(dg.DagsterRun(job_name="process_file", status=status))
+        failed = dg.RunsFilter(job_name="process_file", statuses=[dg.DagsterRunStatus.FAILURE])
+        assert compat.runs_count(instance, failed) == 2
+        assert compat.runs_count(instance, dg.RunsFilter(job_name="other")) == 0

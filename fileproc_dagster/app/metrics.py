@@ -31,6 +31,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from fileproc_dagster.defs._dagster_compat import runs_count
 from fileproc_dagster.describe.model import FileKind
 from fileproc_dagster.intake.census import quarantine_usage, unregistered
 from fileproc_dagster.settings import Settings
@@ -144,7 +145,7 @@ class FileprocCollector(Collector):
                                      f"Runs of {PROCESS_JOB} by status.",
                                      labels=["job", "status"])
             for status in RUN_STATUSES:
-                count = instance.get_runs_count(dg.RunsFilter(
+                count = runs_count(instance, dg.RunsFilter(
                     job_name=PROCESS_JOB, statuses=[status]))
                 runs.add_metric([PROCESS_JOB, status.value.lower()], count)
             oldest = instance.get_run_records(dg.RunsFilter(

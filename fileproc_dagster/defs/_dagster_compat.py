@@ -69,6 +69,11 @@ One check result per partition of a multi-partition step (``partition_check_spec
     (partitioned checks, shipped in 1.13.27 as a preview); no issue found for a partition on
     ``AssetCheckResult``.
 
+Counting runs by status (``runs_count``)
+    The metrics count runs of each status on every scrape. ``DagsterInstance.get_runs_count``
+    counts in the run storage but is not public; the public ``get_run_records`` would load
+    every record of a long history just to count it. No upstream issue found.
+
 The beta parameter ``backfill_policy`` (``single_run_asset``)
     Not an internal: ``@dg.asset(backfill_policy=...)`` is public but beta, and warns so at
     every import. The warning is silenced around the decorator call only, not process-wide.
@@ -146,6 +151,11 @@ def step_engine_events(instance: dg.DagsterInstance,
             metadata = {k: str(v.value) for k, v in event.engine_event_data.metadata.items()}
             found.append((event.step_key, event.message or "", metadata))
     return found
+
+
+def runs_count(instance: dg.DagsterInstance, filters: dg.RunsFilter) -> int:
+    """How many runs match ``filters``, counted by the run storage."""
+    return instance.get_runs_count(filters)
 
 
 def code_server_host(run: dg.DagsterRun) -> str | None:
