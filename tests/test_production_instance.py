@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from daemon import (drop, finished, leftovers, make_text, notifications, objects,
+from daemon import (drop, finished, leftovers, live_runs, make_text, notifications, objects,
                     run_partitions, running)
 from fileproc_dagster.app import cli
 from fileproc_dagster.app.instance import on_postgres, prepare_dagster_home
@@ -187,6 +187,8 @@ def test_the_daemon_on_postgresql_processes_dropped_files(
                                    lambda: finished(records, len(files)), 300)
             daemon.wait_for("the uploads to be deleted", lambda: not leftovers(settings), 60)
             with daemon.instance() as instance:
+                # A run's last events (written in batches) land after its files are done.
+                daemon.wait_for("the runs to end", lambda: not live_runs(instance), 120)
                 runs = instance.get_runs(dg.RunsFilter(job_name="process_file"))
                 covered = run_partitions(instance)
                 # Written in batches: every asset still has one materialization per file.
