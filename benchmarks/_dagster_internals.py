@@ -13,6 +13,12 @@ One iteration of the daemon's sensor loop (``daemon_workspace``, ``sensor_iterat
     iteration nor split into the sensor's evaluation and the run creation that follows. This
     uses the daemon's own test harness and wraps the code location's sensor evaluation call.
 
+A batched SQLite event log (``batched_sqlite_event_writes``), for ``benchmarks.event_cost``
+    Dagster's SQLite event log has no ``store_event_batch`` of its own: the base class writes
+    a batch event by event, each in its own connection (run shard, then the index). This
+    prototype writes a batch in one run-shard transaction and one index transaction, to
+    measure what such a storage would save; the product does not use it.
+
 Nothing else in the benchmarks touches Dagster internals; ``tests/test_dagster_compat.py``
 imports the benchmarks that use this module, so an upgrade that moves one of them fails
 there rather than in the middle of a benchmark run.
@@ -97,3 +103,44 @@ def timed_sensor_evaluations(add: Callable[[float], None]) -> Iterator[None]:
         yield
     finally:
         GrpcServerCodeLocation.get_sensor_execution_data = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def batched_sqlite_event_writes() -> Iterator[None]:
+    """Within: ``SqliteEventLogStorage.store_event_batch`` writes a batch (the planned events
+    of a run, the materializations of a step: ``DAGSTER_EVENT_BATCH_SIZE``) in one run-shard
+    and one index transaction, as ``store_event`` would event by event (this process only)."""
+    from dagster._core.events import ASSET_EVENTS
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    single = SqliteEventLogStorage.store_event
+
+    def check_not_none(value: Any) -> Any:
+        assert value is not None, "SQLite gave no id for an inserted event"
+        return value
+
+    def store_event_batch(self: SqliteEventLogStorage, events: Sequence[dg.EventLogEntry]
+                          ) -> None:
+        runs = {event.run_id for event in events}
+        if len(runs) != 1 or not all(e.is_dagster_event and e.dagster_event_type in ASSET_EVENTS
+                                     for e in events):
+            for event in events:
+                single(self, event)
+            return
+        statements = [self.prepare_insert_event(event) for event in events]
+        with self.run_connection(runs.pop()) as conn:
+            for statement in statements:
+                conn.execute(statement)
+        with self.index_transaction() as conn:
+            ids = [int(check_not_none(conn.execute(statement).inserted_primary_key)[0])
+                   for statement in statements]
+            self._store_asset_event_tags(conn, list(events), ids)
+            for event, event_id in zip(events, ids, strict=True):
+                self._store_asset_event(conn, event, event_id)
+
+    original = SqliteEventLogStorage.store_event_batch
+    SqliteEventLogStorage.store_event_batch = store_event_batch  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        SqliteEventLogStorage.store_event_batch = original  # type: ignore[method-assign]

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,12 +35,14 @@ class DaemonSession:
 
     def __init__(self, root: Path, module: str = "fileproc_dagster.definitions",
                  interval_s: int = 3, dagster_pg: str | None = None,
-                 records_url: str | None = None) -> None:
+                 records_url: str | None = None, extra_env: Mapping[str, str] | None = None
+                 ) -> None:
         self.root = root
         self.home = root / "home"
         self.dagster_home = root / "dagster_home"
         self.upload_dir = self.home / "uploads"
-        self.env = fileproc_env(self.home, self.dagster_home, interval_s, db_url=records_url)
+        self.env = fileproc_env(self.home, self.dagster_home, interval_s, db_url=records_url,
+                                **(extra_env or {}))
         self.dagster_pg = dagster_pg
         self.module = module
         self.records = Records(self.env["FILEPROC_DB_URL"])

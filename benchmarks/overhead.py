@@ -8,6 +8,7 @@ store copy, the records, notifications and Dagster's own storage.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -22,13 +23,16 @@ from benchmarks.pg import DEFAULT_ADMIN_URL, temporary_databases
 from benchmarks.procs import machine_busy_cpu, server_cpu
 
 MODULE = "benchmarks.noop_location"
+BATCH_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
+PRODUCTION_BATCH_SIZE = "50"
 
 
 def run_overhead(corpus: Path, root: Path, files: int, backends: Sequence[str] = ("sqlite",),
                  pg_admin_url: str = DEFAULT_ADMIN_URL) -> dict[str, Any]:
     """CPU and wall per file above the no-op loop, and Dagster storage per file: on the
     embedded default (SQLite), then, with "postgres" in ``backends``, with Dagster's storage
-    and the records on PostgreSQL (under the ``postgres`` key)."""
+    and the records on PostgreSQL and events written in batches as production does (under
+    the ``postgres`` key)."""
     mix = load_mix(corpus)
     batch = build_batch(root / "stage", mix, files, "o")
     warm = build_batch(root / "stage-warm", [find(corpus, "garden_committee_notes.txt")], 1, "w")
@@ -41,10 +45,17 @@ def run_overhead(corpus: Path, root: Path, files: int, backends: Sequence[str] =
                                      ) as (dagster_url, records_url):
                 result["postgres"] = _measure(DaemonSession(
                     root / "daemon-pg", module=MODULE, dagster_pg=dagster_url,
-                    records_url=records_url), batch, warm, loop)
+                    records_url=records_url, extra_env=production_env()), batch, warm, loop)
         except RuntimeError as exc:
             result["postgres"] = {"error": f"PostgreSQL unavailable: {exc}"}
     return result
+
+
+def production_env() -> dict[str, str]:
+    """What production sets beside the instance config: events written in batches
+    (``DAGSTER_EVENT_BATCH_SIZE``, 50 as in the README), unless this environment says
+    otherwise (``0``: one write per event)."""
+    return {BATCH_VARIABLE: os.environ.get(BATCH_VARIABLE, PRODUCTION_BATCH_SIZE)}
 
 
 def _measure(session: DaemonSession, batch: list[Any], warm: list[Any],
@@ -72,7 +83,9 @@ def _measure(session: DaemonSession, batch: list[Any], warm: list[Any],
         session.stop()
     n = len(batch)
     result: dict[str, Any] = {
-        "files": n, "runs": runs,
+        "files": n, "runs": runs, "event_batch_size": session.env.get(BATCH_VARIABLE, ""),
+        "planned_event_subsets": session.env.get(
+            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", ""),
         "states": dict(Counter(r.state for r in records.values())),
         "ours_wall_s": wall, "ours_cpu_s": cpu, "other_cores": max(others, 0.0),
         "loop_wall_s": loop.wall_s, "loop_cpu_s": loop.cpu_s,

@@ -199,6 +199,45 @@ def test_benchmarks_still_reach_the_internals_they_need() -> None:
         assert instance.get_latest_materialization_event(seeded) is not None
 
 
+def test_the_batched_sqlite_event_log_prototype_writes_what_dagster_would(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``benchmarks.event_cost``'s batched SQLite writes: a run's planned events and a step's
+    materializations, one per partition, read back as Dagster's own writes would be."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from benchmarks._dagster_internals import batched_sqlite_event_writes
+
+    one_by_one: list[str] = []
+    store_event = SqliteEventLogStorage.store_event
+
+    def spy(self: SqliteEventLogStorage, event: dg.EventLogEntry) -> None:
+        one_by_one.append(event.dagster_event_type or "")
+        store_event(self, event)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event", spy)
+
+    @compat.single_run_asset(partitions_def=PARTS)
+    def batched(context: dg.AssetExecutionContext) -> None:
+        for key in context.partition_keys:
+            compat.add_partition_metadata(context, key, {"key": key})
+
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "50")
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance, \
+            batched_sqlite_event_writes():
+        instance.add_dynamic_partitions(str(PARTS.name), KEYS)
+        result = dg.materialize([batched], instance=instance,
+                                tags=compat.partition_range_tags(KEYS[0], KEYS[-1]))
+        assert result.success
+        records = instance.fetch_materializations(batched.key, limit=10).records
+        assert sorted(r.partition_key or "" for r in records) == KEYS
+        planned = instance.all_logs(result.run_id,
+                                    of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+        assert len(planned) == len(KEYS)
+    asset_events = {dg.DagsterEventType.ASSET_MATERIALIZATION,
+                    dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED}
+    assert one_by_one and not asset_events & set(one_by_one)  # all written in batches
+
+
 def test_daemon_heartbeats_and_required_daemons_are_read_from_the_instance(
         tmp_path: Any) -> None:
     """Once this fails, the heartbeat reads moved: ``fileproc status`` needs the new way."""

@@ -7,10 +7,14 @@ the other files go on, and the failed ones are flagged so the sensor can give ea
 its own that reports the failure on its partition (Dagster cannot fail one partition of a
 multi-partition step). A wrong installation (a missing bucket, refused credentials) fails the
 step at once, without retries: every file would meet it again.
+
+The run's log has a line per file; lines of files that finish within seconds of each other
+share a message (each message is a write to Dagster's event log), see ``StepLog``.
 """
 
 import time
 from collections.abc import Callable
+from logging import Logger
 from typing import Any
 
 import dagster as dg
@@ -21,11 +25,54 @@ from fileproc_dagster.pipeline import Pipeline
 
 from ._dagster_compat import add_partition_metadata
 
+# Dagster's run log shows a message up to 200 px high (about ten lines) without a click.
+LINES_PER_MESSAGE = 10
+# A line waits at most this long for others to share its message (a slow file's line is
+# written as soon as it is known).
+FLUSH_S = 2.0
+
+
+class StepLog:
+    """A step's lines for the run log: several to a message while files finish quickly, each
+    alone once a file takes seconds; warnings at once, in their own message."""
+
+    def __init__(self, log: Logger, lines: int = LINES_PER_MESSAGE,
+                 flush_s: float = FLUSH_S) -> None:
+        self._log, self._max_lines, self._flush_s = log, lines, flush_s
+        self._lines: list[str] = []
+        self._flushed = time.monotonic()
+
+    def info(self, line: str) -> None:
+        self._lines.append(line)
+        if (len(self._lines) >= self._max_lines
+                or time.monotonic() - self._flushed >= self._flush_s):
+            self.flush()
+
+    def warning(self, line: str) -> None:
+        self.flush()
+        self._log.warning(line)
+
+    def flush(self) -> None:
+        if self._lines:
+            self._log.info("\n".join(self._lines))
+            self._lines = []
+        self._flushed = time.monotonic()
+
 
 def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
                   step: Callable[[str], dict[str, Any]], timeout_s: float = 0,
                   first_step: bool = False) -> dg.MaterializeResult:
     """Apply ``step`` to every partition of the run; per-file metadata, errors and limits."""
+    log = StepLog(context.log)
+    try:
+        return _each_file(context, files, what, step, timeout_s, first_step, log)
+    finally:
+        log.flush()
+
+
+def _each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
+               step: Callable[[str], dict[str, Any]], timeout_s: float, first_step: bool,
+               log: StepLog) -> dg.MaterializeResult:
     keys = context.partition_keys
     single = len(keys) == 1
     done: list[str] = []
@@ -38,7 +85,7 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
                 reason = record.error or record.state
                 if single:
                     raise dg.Failure(description=f"{what}: {reason}", allow_retries=False)
-                context.log.info(f"{key}: {what} skipped, {reason}")
+                log.info(f"{key}: {what} skipped, {reason}")
                 continue  # failed in an earlier step of this run
         started = time.perf_counter()
         try:
@@ -47,23 +94,23 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
         except BadInput as exc:
             files.quarantine(key, exc.reason)
             failed[key] = exc.reason
-            context.log.warning(f"{key}: {what} quarantined it after {_took(started)}: "
+            log.warning(f"{key}: {what} quarantined it after {_took(started)}: "
                                 f"{exc.reason}")
         except LostUpload as exc:
             files.fail(key, str(exc))
             failed[key] = str(exc)
-            context.log.warning(f"{key}: {what} failed after {_took(started)}: {exc}")
+            log.warning(f"{key}: {what} failed after {_took(started)}: {exc}")
         except ConfigurationError as exc:
             _misconfigured(files, keys, done, f"{what}: {exc}")
         except Exception as exc:
-            context.log.warning(f"{key}: {what} failed after {_took(started)} "
+            log.warning(f"{key}: {what} failed after {_took(started)} "
                                 f"(attempt {context.retry_number + 1}): {exc}")
             transient[key] = exc
         else:
             seconds = time.perf_counter() - started
             add_partition_metadata(context, key, {
                 **metadata, "step_s": dg.MetadataValue.float(round(seconds, 3))})
-            context.log.info(f"{key}: {what} done in {seconds:.2f} s")
+            log.info(f"{key}: {what} done in {seconds:.2f} s")
             done.append(key)
     if transient:
         policy = context.op_def.retry_policy
@@ -79,7 +126,7 @@ def for_each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
                          allow_retries=False, metadata={"failed": failed})
     files.records.files.flag_verdicts(list(failed))
     if not single:  # a summary of the batch: metadata here would be copied to every file
-        context.log.info(f"{what}: {len(done)} of {len(keys)} file(s) finished"
+        log.info(f"{what}: {len(done)} of {len(keys)} file(s) finished"
                          + (f", failed: {failed}" if failed else ""))
     return dg.MaterializeResult()
 
