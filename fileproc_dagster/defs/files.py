@@ -95,7 +95,7 @@ def _each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
             files.quarantine(key, exc.reason)
             failed[key] = exc.reason
             log.warning(f"{key}: {what} quarantined it after {_took(started)}: "
-                                f"{exc.reason}")
+                        f"{exc.reason}")
         except LostUpload as exc:
             files.fail(key, str(exc))
             failed[key] = str(exc)
@@ -104,7 +104,7 @@ def _each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
             _misconfigured(files, keys, done, f"{what}: {exc}")
         except Exception as exc:
             log.warning(f"{key}: {what} failed after {_took(started)} "
-                                f"(attempt {context.retry_number + 1}): {exc}")
+                        f"(attempt {context.retry_number + 1}): {exc}")
             transient[key] = exc
         else:
             seconds = time.perf_counter() - started
@@ -127,7 +127,7 @@ def _each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
     files.records.files.flag_verdicts(list(failed))
     if not single:  # a summary of the batch: metadata here would be copied to every file
         log.info(f"{what}: {len(done)} of {len(keys)} file(s) finished"
-                         + (f", failed: {failed}" if failed else ""))
+                 + (f", failed: {failed}" if failed else ""))
     return dg.MaterializeResult()
 
 
