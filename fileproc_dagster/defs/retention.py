@@ -4,15 +4,19 @@ Creating a run over a range of partitions reads every key of the dynamic partiti
 asset, and the UI's partition pages list them all: both grow with the history. Every hour the
 ``retire_partitions`` job removes from the ``uploads`` partitions the files that finished
 (``done`` or ``quarantined``) more than ``after_days`` ago, with nothing of them in flight
-(``storage.retention`` chooses them, from the records alone), and deletes the finished
-``process_file`` runs whose every file is retired, with their events. Records, stored
+(``storage.retention`` chooses them, from the records alone), and deletes the finished runs
+over them, with their events. A file goes together with every run over it: a run queued,
+running or ended within the limit (a duplicate's, a backfill's), or one that also covers a
+file not retirable yet, keeps all its files for a later pass. Records, stored
 objects, search and notifications are not touched: ``fileproc show``, ``records`` and
 ``search`` find a retired file as before. A retired file that comes back (the same content
 uploaded again, a quarantined file released) gets its partition again from the sensor.
 
-Kept, on purpose: a run over a range whose other files are not retired (a failed file among
-them), and the events of runs that created no run record (materializations reported outside a
-run); Dagster's SQL storage cannot wipe one partition's events (dagster-io/dagster#15526).
+Kept: a run that also covers a ``failed`` file (which may stay for long; the run's other
+files are retired without it), the check evaluations of deleted runs (Dagster keeps them),
+and events reported outside a run. Dagster's SQL storage cannot wipe one partition's events
+(``wipe_asset_partitions``, dagster-io/dagster#15526, #14749): deleting a file's runs is the
+way its events go.
 """
 
 from collections.abc import Iterable, Sequence
@@ -47,8 +51,7 @@ class RetentionResource(dg.ConfigurableResource):
         "their records, objects and search stay. Empty (null): never."))
     max_per_pass: int = Field(default=100_000, description="Most files retired per run.")
     delete_runs: bool = Field(default=True, description=(
-        "Also delete finished process_file runs (and their events) whose files are all "
-        "retired."))
+        "Also delete the finished runs (and their events) whose files are all retired."))
 
 
 @dataclass(frozen=True)
