@@ -82,7 +82,7 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         add("partition_query_s", f"partition-count query, slower of cold / warm ({where})",
             max(at["graphql_stats_cold_s"], at["graphql_stats_warm_s"]), seconds)
     for backend, data in (_get(results, "retention") or {}).items():
-        for phase in data.get("phases") or []:
+        for phase in (data.get("phases") or []) if isinstance(data, dict) else []:
             where = (f"{phase['arrivals']:,} files, {phase['phase']}, "
                      f"{phase['partitions']:,} partitions, {backend}")
             add("sensor_tick_s", f"run creation: daemon iteration with 10 new files ({where})",
@@ -127,6 +127,8 @@ def scale_table(results: dict[str, Any]) -> str:
 def retention_table(results: dict[str, Any]) -> str:
     rows = []
     for backend, data in (_get(results, "retention") or {}).items():
+        if not isinstance(data, dict):
+            continue
         for p in data.get("phases") or []:
             busy = p.get("daemon_tick_arrivals") or {}
             retired = (f"{p['retire_s']:.1f} s: {p['retired_keys']:,} keys, "

@@ -87,7 +87,9 @@ def run_backend(backend: str, root: Path, base: int, arrivals: int, budget_s: fl
     instance = dg.DagsterInstance.get()
     web = Webserver(MODULE, env, root / "webserver.log")
     url, uploads = env["FILEPROC_DB_URL"], Path(env["FILEPROC_UPLOAD_DIR"])
-    results: dict[str, Any] = {"backend": backend, "run_size": RUN_SIZE, "phases": []}
+    # Runs no larger than the 1% kept, so the kept files' runs do not hold older ones back.
+    run_size = min(RUN_SIZE, max(1, int(base * KEEP)))
+    results: dict[str, Any] = {"backend": backend, "run_size": run_size, "phases": []}
     loop = SensorLoop(instance, MODULE)
     started, done = time.perf_counter(), 0
     recent: list[str] = []
@@ -108,7 +110,7 @@ def run_backend(backend: str, root: Path, base: int, arrivals: int, budget_s: fl
         while done < arrivals:
             size = min(done + base, arrivals)
             log(f"retention/{backend}: seeding {done} -> {size}")
-            seeding = seed(instance, url, done, size, run_size=RUN_SIZE)
+            seeding = seed(instance, url, done, size, run_size=run_size)
             done = size
             if done == base:  # the same history before retirement
                 measure("none retired", {})

@@ -26,6 +26,7 @@ import dagster as dg
 
 from benchmarks._dagster_internals import store_materializations
 from fileproc_dagster.storage.records import Records
+from fileproc_dagster.storage.schema import contents as contents_table
 from fileproc_dagster.storage.schema import files as files_table
 from fileproc_dagster.storage.schema import uploads as uploads_table
 
@@ -53,7 +54,7 @@ def seed_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> None:
 
 
 def seed_records(db_url: str, keys: Sequence[str], first_index: int) -> None:
-    """Done records and their deleted uploads, as the pipeline leaves them."""
+    """Done records, their contents and deleted uploads, as the pipeline leaves them."""
     engine = Records(db_url).db.engine
     now = datetime.now(UTC)
     for i in range(0, len(keys), CHUNK):
@@ -66,6 +67,9 @@ def seed_records(db_url: str, keys: Sequence[str], first_index: int) -> None:
                 "description": "PNG page image, 1 page, 40 words", "text": TEXT,
                 "details": {"pages": 1, "words": 40}, "error": None,
                 "created_at": now, "updated_at": now} for n, key in chunk])
+            conn.execute(contents_table.insert(), [{
+                "key": key, "sha256": _sha(n), "name": f"{key}.png", "size": 200_000,
+                "received_at": now} for n, key in chunk])
             conn.execute(uploads_table.insert(), [{
                 "key": key, "name": f"{key}.png", "size": 200_000, "mtime_ns": n,
                 "state": "deleted", "duplicate": False, "received_at": now} for n, key in chunk])
