@@ -43,26 +43,29 @@ from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.sensor import execute_sensor_iteration
 
 
-def _materialization(asset_key: dg.AssetKey, partition_key: str) -> dg.EventLogEntry:
+def _materialization(asset_key: dg.AssetKey, partition_key: str, run_id: str,
+                     job_name: str) -> dg.EventLogEntry:
     event = dg.DagsterEvent(
         event_type_value=dg.DagsterEventType.ASSET_MATERIALIZATION.value,
-        job_name=RUNLESS_JOB_NAME, event_specific_data=StepMaterializationData(
+        job_name=job_name, event_specific_data=StepMaterializationData(
             dg.AssetMaterialization(asset_key=asset_key, partition=partition_key)))
     return dg.EventLogEntry(  # type: ignore[no-untyped-call]
-        error_info=None, level="debug", user_message="", run_id=RUNLESS_RUN_ID,
+        error_info=None, level="debug", user_message="", run_id=run_id,
         timestamp=time.time(), dagster_event=event)
 
 
 def store_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey,
-                           partition_keys: Sequence[str]) -> None:
-    """One runless materialization of ``asset_key`` per partition key, written as one batch."""
-    events = [_materialization(asset_key, key) for key in partition_keys]
+                           partition_keys: Sequence[str], run_id: str = RUNLESS_RUN_ID,
+                           job_name: str = RUNLESS_JOB_NAME) -> None:
+    """One materialization of ``asset_key`` per partition key, written as one batch, by the
+    run ``run_id`` (by default none: a runless event)."""
+    events = [_materialization(asset_key, key, run_id, job_name) for key in partition_keys]
     storage = instance.event_log_storage
     if type(storage).store_event_batch is not EventLogStorage.store_event_batch:
         storage.store_event_batch(events)  # PostgreSQL: its own batch write
         return
     # SQLite: the run shard and the cross-run index shard, one transaction each.
-    with storage.run_connection(RUNLESS_RUN_ID) as conn:  # type: ignore[attr-defined]
+    with storage.run_connection(run_id) as conn:  # type: ignore[attr-defined]
         conn.execute(storage.prepare_insert_event_batch(events))  # type: ignore[attr-defined]
     with storage.index_transaction() as conn:  # type: ignore[attr-defined]
         ids = list(conn.execute(storage.prepare_insert_event_batch(events)  # type: ignore

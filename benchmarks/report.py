@@ -85,6 +85,14 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             at["graphql_health_warm_s"], seconds)
         add("partition_query_s", f"partition-count query, slower of cold / warm ({where})",
             max(at["graphql_stats_cold_s"], at["graphql_stats_warm_s"]), seconds)
+    for backend, data in (_get(results, "retention") or {}).items():
+        for phase in (data.get("phases") or []) if isinstance(data, dict) else []:
+            where = (f"{phase['arrivals']:,} files, {phase['phase']}, "
+                     f"{phase['partitions']:,} partitions, {backend}")
+            add("sensor_tick_s", f"run creation: daemon iteration with 10 new files ({where})",
+                _get(phase, "daemon_tick_arrivals", "total_s"), lambda v: f"{v:.2f} s")
+            add("partition_query_s", f"partition-status query, first after the change ({where})",
+                phase["graphql_health_cold_s"], lambda v: f"{v:.2f} s")
     peaks = [v for key in ("run worker", "extraction worker")
              for v in [_get(results, "real_path", "memory", "peak_rss_mb", key),
                        _get(results, "real_path", "throughput", "ours", "by_role", key,
@@ -118,6 +126,28 @@ def scale_table(results: dict[str, Any]) -> str:
                    "daemon tick idle ms", "daemon tick +10 files ms", "run request ms/run",
                    "status query s (cold / warm)", "status reply MB",
                    "counts query s (cold / warm)"], rows)
+
+
+def retention_table(results: dict[str, Any]) -> str:
+    rows = []
+    for backend, data in (_get(results, "retention") or {}).items():
+        if not isinstance(data, dict):
+            continue
+        for p in data.get("phases") or []:
+            busy = p.get("daemon_tick_arrivals") or {}
+            retired = (f"{p['retire_s']:.1f} s: {p['retired_keys']:,} keys, "
+                       f"{p['runs_deleted']} runs" if "retire_s" in p else "none")
+            rows.append([backend, f"{p['arrivals']:,}", f"{p['partitions']:,}",
+                         retired, f"{busy.get('total_s', math.nan):.2f}",
+                         f"{p.get('run_request_s_per_run', math.nan) * 1000:.0f}",
+                         f"{p['graphql_health_cold_s']:.2f} / {p['graphql_health_warm_s']:.2f}",
+                         f"{p['graphql_stats_cold_s']:.2f} / {p['graphql_stats_warm_s']:.2f}"])
+        if data.get("stopped_at"):
+            rows.append([backend, f"budget spent at {data['stopped_at']:,} arrivals", "", "",
+                         "", "", "", ""])
+    return _table(["storage", "arrivals", "partitions", "retirement pass",
+                   "daemon tick +10 files s", "run request ms/run",
+                   "status query s (cold / warm)", "counts query s (cold / warm)"], rows)
 
 
 def detail_rows(results: dict[str, Any]) -> list[list[str]]:
@@ -177,6 +207,8 @@ def render(results: dict[str, Any]) -> str:
         parts += ["", "## Details", "", _table(["figure", "measured"], details)]
     if _get(results, "scale"):
         parts += ["", "## Scale", "", scale_table(results)]
+    if _get(results, "retention"):
+        parts += ["", "## Retention", "", retention_table(results)]
     errors = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
     errors.update({f"scale/{k}": v["error"] for k, v in (_get(results, "scale") or {}).items()
                    if isinstance(v, dict) and "error" in v})

@@ -1,6 +1,6 @@
 """The benchmark command: ``python -m benchmarks [--quick] [--only a,b]``.
 
-Benchmarks: throughput, overhead, latency, scale, memory (all by default). Results go to
+Benchmarks: throughput, overhead, latency, scale, memory, retention (all by default). Results go to
 ``benchmarks/out/results-<time>.json`` and a Markdown summary next to it.
 """
 
@@ -23,7 +23,7 @@ from benchmarks.common import BENCH_ROOT, code_under_test, default_corpus, log, 
 from benchmarks.pg import DEFAULT_ADMIN_URL
 from benchmarks.procs import become_subreaper
 
-ALL = ("throughput", "overhead", "latency", "scale", "memory")
+ALL = ("throughput", "overhead", "latency", "scale", "memory", "retention")
 REAL_PATH = {"throughput", "latency", "memory"}
 
 
@@ -35,10 +35,14 @@ class Sizes:
     latency_repeats: int
     burst: int
     scale: str  # partition counts
+    retention_base: int  # files behind before retirement, and per wave of arrivals
+    arrivals: int  # arrivals simulated with retirement
 
 
-FULL = Sizes(files=200, latency_repeats=5, burst=20, scale="1000,10000,100000")
-QUICK = Sizes(files=12, latency_repeats=2, burst=6, scale="1000")
+FULL = Sizes(files=200, latency_repeats=5, burst=20, scale="1000,10000,100000",
+             retention_base=100_000, arrivals=1_000_000)
+QUICK = Sizes(files=12, latency_repeats=2, burst=6, scale="1000", retention_base=1000,
+              arrivals=3000)
 
 
 def machine() -> dict[str, Any]:
@@ -65,6 +69,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="development corpus (default $FILEPROC_CORPUS or ../shared/corpus)")
     parser.add_argument("--files", type=int, help="files for throughput and overhead")
     parser.add_argument("--scale-sizes", help="partition counts, e.g. 1000,10000,100000")
+    parser.add_argument("--arrivals", type=int,
+                        help="arrivals simulated with retirement (default 1,000,000)")
+    parser.add_argument("--retention-budget-s", type=float, default=600,
+                        help="stop adding waves of arrivals after this long, per backend")
     parser.add_argument("--backends", default="sqlite,postgres",
                         help="Dagster storages for the scale and overhead benchmarks")
     parser.add_argument("--pg-url", default=os.environ.get("FILEPROC_BENCH_PG", DEFAULT_ADMIN_URL),
@@ -127,6 +135,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         backends = [b.strip() for b in args.backends.split(",") if b.strip()]
         with workdir(args.tmp, args.keep, "scale") as root:
             _timed(results, "scale", lambda: run_scale(root, scale_sizes, backends, args.pg_url))
+    if "retention" in args.parts:
+        from benchmarks.retention import run_retention
+
+        backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+        with workdir(args.tmp, args.keep, "retention") as root:
+            _timed(results, "retention", lambda: run_retention(
+                root, backends, args.pg_url, sizes.retention_base,
+                args.arrivals or sizes.arrivals, args.retention_budget_s))
     results["total_s"] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

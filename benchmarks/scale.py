@@ -82,17 +82,19 @@ def _settle(upload_dir: Path, db_url: str) -> None:
 
 
 def measure_size(size: int, sensor: InProcessSensor, loop: Any, web: Any, upload_dir: Path,
-                 db_url: str, interval_s: float) -> dict[str, Any]:
+                 db_url: str, interval_s: float, label: str | None = None) -> dict[str, Any]:
+    """The figures at one size; ``label`` names the arrivals (new content each time)."""
+    label = label or str(size)
     out: dict[str, Any] = {}
     out["sensor_idle_s"] = median([sensor.evaluate() for _ in range(5)])
     settle_s = Settings.from_env().settle_s
-    _arrive(upload_dir, f"{size} in-process")
+    _arrive(upload_dir, f"{label} in-process")
     time.sleep(settle_s + 0.2)  # settled: the next look registers them and requests runs
     out["sensor_arrivals_s"] = sensor.evaluate()
     _settle(upload_dir, db_url)
 
     if loop is not None:
-        _arrive(upload_dir, f"{size} daemon")
+        _arrive(upload_dir, f"{label} daemon")
         time.sleep(settle_s + 0.2)
         busy = loop.tick()
         if not busy["runs"]:

@@ -15,6 +15,8 @@ from fileproc_dagster.defs.resources import (BatchingResource, ExtractorResource
                                              UploadsResource)
 from fileproc_dagster.defs.reconcile import reconcile_sensor, resend_notifications
 from fileproc_dagster.defs.release import release_quarantined
+from fileproc_dagster.defs.retention import (RetentionResource, retire_partitions,
+                                             retire_schedule)
 from fileproc_dagster.defs.sensors import build_upload_sensor
 from fileproc_dagster.describe.version import extractor_version
 from fileproc_dagster.hooks import NO_HOOKS, Hooks
@@ -44,6 +46,7 @@ def build_resources(settings: Settings, hooks: Hooks = NO_HOOKS
                                        image_tags=settings.image_tags),
         "batching": BatchingResource(max_batch=settings.max_batch,
                                      parallel_runs=settings.parallel_runs),
+        "retention": RetentionResource(after_days=settings.retire_after_days),
         "hooks": dg.ResourceDefinition.hardcoded_resource(
             hooks, "Called at the step boundaries of each file; inert unless a test wires "
                    "fault injection in."),
@@ -67,7 +70,8 @@ def build_definitions(settings: Settings, hooks: Hooks = NO_HOOKS) -> dg.Definit
     assert isinstance(extractor, ExtractorResource)
     return dg.Definitions(
         assets=versioned(ASSETS, extractor),
-        jobs=[process_file, release_quarantined, resend_notifications],
+        jobs=[process_file, release_quarantined, resend_notifications, retire_partitions],
+        schedules=[retire_schedule],
         sensors=[build_upload_sensor(settings.sensor_interval_s), reconcile_sensor,
                  run_failure_notifier],
         resources=resources,

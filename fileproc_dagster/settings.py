@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fileproc_dagster.describe.worker import DEFAULT_MEMORY_BYTES as DEFAULT_WORKER_MEMORY_BYTES
+from fileproc_dagster.storage.retention import DEFAULT_AFTER_DAYS, parse_after_days
 
 # Files above this are refused unread (quarantined with a reason); FILEPROC_MAX_UPLOAD_BYTES.
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 2**20
@@ -117,6 +118,8 @@ class Settings:
     s3: S3Location | None = None  # objects on S3 instead of store_dir
     image_tags: bool = True  # FILEPROC_IMAGE_TAGS=0 turns the image tagger and faces off
     execution: Execution = Execution()
+    # Finished files leave the partitions after this many days (None: never); records stay.
+    retire_after_days: float | None = DEFAULT_AFTER_DAYS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -151,6 +154,7 @@ class Settings:
             image_tags=(env.get("FILEPROC_IMAGE_TAGS") or "1").strip().lower()
             not in ("0", "false", "no", "off"),
             execution=parse_execution(env),
+            retire_after_days=parse_after_days(env.get("FILEPROC_RETIRE_AFTER_DAYS")),
         )
 
     def ensure_dirs(self) -> None:

@@ -162,6 +162,19 @@ def test_a_run_is_failed_from_outside() -> None:
         assert event.dagster_event.message == "the worker is gone"
 
 
+def test_many_dynamic_partitions_are_deleted_in_few_statements_as_the_public_call_does(
+) -> None:
+    with dg.instance_for_test() as instance:
+        keys = [f"k{i:04d}" for i in range(1200)]
+        instance.add_dynamic_partitions(PARTS.name, keys)  # type: ignore[arg-type]
+        instance.add_dynamic_partitions("other", keys[:3])
+        compat.delete_dynamic_partitions(instance, str(PARTS.name), keys[:1100] + ["absent"])
+        assert list(instance.get_dynamic_partitions(str(PARTS.name))) == keys[1100:]
+        assert list(instance.get_dynamic_partitions("other")) == keys[:3]
+        instance.delete_dynamic_partition(str(PARTS.name), keys[1100])  # the public one, alike
+        assert list(instance.get_dynamic_partitions(str(PARTS.name))) == keys[1101:]
+
+
 def test_single_run_assets_are_defined_without_the_beta_warning() -> None:
     from fileproc_dagster.definitions import ASSETS
 
@@ -197,6 +210,14 @@ def test_benchmarks_still_reach_the_internals_they_need() -> None:
         records = instance.fetch_materializations(seeded, limit=10).records
         assert sorted(r.partition_key or "" for r in records) == KEYS
         assert instance.get_latest_materialization_event(seeded) is not None
+        # Seeded as a run's events, they go with the run (the retention benchmark).
+        run = instance.add_run(dg.DagsterRun(job_name="process_file",
+                                             status=dg.DagsterRunStatus.SUCCESS))
+        store_materializations(instance, seeded, ["d"], run_id=run.run_id,
+                               job_name="process_file")
+        assert "d" in instance.get_materialized_partitions(seeded)
+        instance.delete_run(run.run_id)
+        assert instance.get_materialized_partitions(seeded) == set(KEYS)
 
 
 def test_the_batched_sqlite_event_log_prototype_writes_what_dagster_would(

@@ -73,6 +73,14 @@ Counting runs by status (``runs_count``)
     The metrics count runs of each status on every scrape. ``DagsterInstance.get_runs_count``
     counts in the run storage but is not public; the public ``get_run_records`` would load
     every record of a long history just to count it. No upstream issue found.
+Removing many dynamic partitions at once (``delete_dynamic_partitions``)
+    The public ``DagsterInstance.delete_dynamic_partition`` removes one key per statement and
+    connection: 7 ms per key on SQLite (measured), so retiring the history of a deployment
+    that has 100k files takes 12 minutes and of a million, two hours. On SQL event-log
+    storage (SQLite, PostgreSQL, MySQL) this deletes the same rows of the same table in one
+    statement per 500 keys; any other storage gets the public call per key. Upstream: no
+    batch delete (dagster-io/dagster#14749 and #15526 are about wiping a partition's events,
+    which SQL storage does not implement).
 
 The beta parameter ``backfill_policy`` (``single_run_asset``)
     Not an internal: ``@dg.asset(backfill_policy=...)`` is public but beta, and warns so at
@@ -82,7 +90,7 @@ The beta parameter ``backfill_policy`` (``single_run_asset``)
 
 import json
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +101,7 @@ RANGE_END = "dagster/asset_partition_range_end"
 GRPC_INFO = ".dagster/grpc_info"
 BACKFILL_POLICY_WARNING = "Parameter `backfill_policy`"
 PARTITIONED_CHECK_WARNING = "Specifying a partitions_def on an AssetCheckSpec"
+DELETE_CHUNK = 500
 
 
 def add_partition_metadata(context: dg.AssetExecutionContext, partition_key: str,
@@ -117,6 +126,25 @@ def partition_range(tags: Mapping[str, str]) -> tuple[str, str] | None:
     if RANGE_START in tags and RANGE_END in tags:
         return tags[RANGE_START], tags[RANGE_END]
     return None
+
+
+def delete_dynamic_partitions(instance: dg.DagsterInstance, name: str,
+                              keys: Sequence[str]) -> None:
+    """Remove ``keys`` from the dynamic partitions ``name``, in few statements; absent keys
+    are ignored, as by ``DagsterInstance.delete_dynamic_partition``."""
+    from dagster._core.storage.event_log.schema import DynamicPartitionsTable
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqlEventLogStorage):
+        for key in keys:
+            instance.delete_dynamic_partition(name, key)
+        return
+    table = DynamicPartitionsTable
+    for i in range(0, len(keys), DELETE_CHUNK):
+        with storage.index_connection() as conn:
+            conn.execute(table.delete().where(table.c.partitions_def_name == name,
+                                              table.c.partition.in_(keys[i:i + DELETE_CHUNK])))
 
 
 def worker_pid(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:

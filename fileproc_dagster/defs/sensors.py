@@ -46,7 +46,8 @@ def run_requests(pending: list[Upload], verdicts: list[tuple[str, str]], max_bat
 
     Uploads of new content are batched over ranges of new partitions; an upload whose
     partition exists already (a duplicate, a released file) gets a run of its own, since a
-    range reaching back to it would sweep in every partition in between.
+    range reaching back to it would sweep in every partition in between. A duplicate of a
+    retired file gets its partition back, and a run of its own.
     """
     first_uploads = [u for u in pending if not u.duplicate and u.key not in existing]
     requests = []
@@ -64,7 +65,10 @@ def run_requests(pending: list[Upload], verdicts: list[tuple[str, str]], max_bat
                  for u in pending if u.duplicate or u.key in existing]
     requests += [dg.RunRequest(partition_key=key, run_key=f"verdict:{key}:{stamp}",
                                tags={VERDICT_TAG: "true"}) for key, stamp in verdicts]
-    return list(dict.fromkeys(u.key for u in first_uploads)), requests
+    # The new partitions first, contiguous as the ranges need them; then those of retired
+    # files come back (a duplicate, a release), whose partitions the retention job removed.
+    keys = [u.key for u in first_uploads] + [u.key for u in pending if u.key not in existing]
+    return list(dict.fromkeys(keys)), requests
 
 
 def _receive_ready(context: dg.SensorEvaluationContext, uploads: UploadsResource,

@@ -16,10 +16,10 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 MODULE = "fileproc_dagster.definitions"
 
 
-def add_run(instance: dg.DagsterInstance, job_name: str,
-            status: dg.DagsterRunStatus) -> dg.DagsterRun:
-    """A run of ``job_name`` in ``status``, as if the sensor had requested it."""
+def add_run(instance: dg.DagsterInstance, job_name: str, status: dg.DagsterRunStatus,
+            tags: dict[str, str] | None = None) -> dg.DagsterRun:
+    """A run of ``job_name`` in ``status`` (with ``tags``), as if the sensor had requested it."""
     origin = RemoteJobOrigin(RemoteRepositoryOrigin(InProcessCodeLocationOrigin(
         LoadableTargetOrigin(module_name=MODULE)), "__repository__"), job_name)
-    return instance.add_run(dg.DagsterRun(job_name=job_name, status=status,
+    return instance.add_run(dg.DagsterRun(job_name=job_name, status=status, tags=tags or {},
                                           remote_job_origin=origin))
