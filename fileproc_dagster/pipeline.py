@@ -227,15 +227,21 @@ class Pipeline:
     def quarantine(self, key: str, reason: str) -> list[Path]:
         """End a bad file in ``quarantined``, moving its uploads aside (never deleting them)."""
         self.records.files.fail(key, reason, state=State.QUARANTINED)
+        return self.settle(key)
+
+    def settle(self, key: str) -> list[Path]:
+        """Finish a quarantine that a crash or an outage cut short: uploads still waiting go
+        aside, a notice still owed goes out (nothing is done twice)."""
+        record = self.records.files.get(key)
+        if record is None or record.state is not State.QUARANTINED:
+            return []
         moved = []
         for upload in self.records.uploads.pending(key):
             target = quarantine_upload(self.upload_dir, self.quarantine_dir, upload)
             if target is not None:
                 moved.append(target)
             self.records.uploads.set_state(upload.id, UploadState.QUARANTINED)
-        record = self.records.files.get(key)
-        name = record.name if record else key
-        self._notify(key, "quarantined", f"Quarantined {name}: {reason}", [])
+        self._notify(key, "quarantined", f"Quarantined {record.name}: {record.error}", [])
         return moved
 
     def fail(self, key: str, reason: str) -> None:

@@ -23,6 +23,7 @@ from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.errors import FileprocError
 from fileproc_dagster.storage.records import Received, Record, Records
 from fileproc_dagster.storage.schema import uploads as uploads_table
+from fileproc_dagster.storage.states import State
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.intake.scan import list_entries, scan
@@ -281,3 +282,23 @@ def test_settings_read_the_size_limit(settings: Settings) -> None:
     env = {"FILEPROC_HOME": str(settings.home), "FILEPROC_MAX_UPLOAD_BYTES": "64M"}
     assert Settings.from_env(env).max_upload_bytes == 64 * 2**20
     assert dataclasses.replace(settings).max_upload_bytes == 512 * 2**20
+
+
+def test_a_quarantine_cut_short_is_finished_by_the_next_step(settings: Settings) -> None:
+    # The record says quarantined, but the attempt died (an outage, a crash) before the
+    # upload was moved aside and the notice sent: the run's next step finishes both.
+    (settings.upload_dir / "cut.txt").write_text("half quarantined\n")
+    records = Records(settings.db_url)
+    key = receive(settings.upload_dir, "cut.txt", records).key
+    records.files.fail(key, "broken on purpose", state=State.QUARANTINED)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(uploads_partitions.name, [key])
+        result = dg.materialize([a for a in ASSETS if a.key.path == ["file_record"]],
+                                partition_key=key, instance=instance,
+                                resources=build_resources(settings), raise_on_error=False)
+    assert not result.success  # the file stays quarantined; its step says so
+    assert (settings.quarantine_dir / key / "cut.txt").read_text() == "half quarantined\n"
+    assert not (settings.upload_dir / "cut.txt").exists()
+    sent = [json.loads(line)["message"] for line in settings.outbox.read_text().splitlines()]
+    assert sent == ["Quarantined cut.txt: broken on purpose"]
+    assert _upload_states(settings, key) == ["quarantined"]

@@ -82,6 +82,7 @@ def _each_file(context: dg.AssetExecutionContext, files: Pipeline, what: str,
         if not first_step:
             record = files.records.files.get(key)
             if record is not None and record.state.ended:
+                files.settle(key)  # a quarantine an earlier attempt left half-done
                 reason = record.error or record.state
                 if single:
                     raise dg.Failure(description=f"{what}: {reason}", allow_retries=False)
