@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import psutil
+
 # The directory holding the ``benchmarks`` package; the daemon, its code servers and every
 # worker they spawn must be able to import ``benchmarks.*`` (no-op extractors are pickled by
 # reference), so it goes on their PYTHONPATH.
@@ -110,6 +112,19 @@ def code_under_test() -> dict[str, str]:
             capture_output=True, text=True).stdout.strip()
         info["git"] = git.stdout.strip() + (" + uncommitted changes" if dirty else "")
     return info
+
+
+def tree_cpu_s(process: psutil.Process) -> float:
+    """CPU seconds of a process, its reaped children and its live descendants."""
+    times = process.cpu_times()
+    total: float = times.user + times.system + times.children_user + times.children_system
+    for child in process.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += child_times.user + child_times.system
+    return total
 
 
 def dir_bytes(path: Path) -> int:

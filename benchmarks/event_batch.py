@@ -29,7 +29,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import log, median
+from benchmarks.common import log, median, tree_cpu_s
 from benchmarks.pg import DEFAULT_ADMIN_URL, temporary_databases
 from benchmarks.procs import machine_busy_cpu, server_cpu
 
@@ -51,20 +51,6 @@ class Measure:
     active_ms: float
     other_cores: float  # load of other users meanwhile (cores), for judging the wall time
     done: int
-
-
-def _cpu_s(process: psutil.Process) -> float:
-    """CPU of a process, its reaped children and its live descendants (the extraction
-    worker lives across runs)."""
-    times = process.cpu_times()
-    total: float = times.user + times.system + times.children_user + times.children_system
-    for child in process.children(recursive=True):
-        try:
-            child_times = child.cpu_times()
-        except psutil.Error:
-            continue
-        total += child_times.user + child_times.system
-    return total
 
 
 def _server_counts(admin_url: str, database: str) -> tuple[int, float]:
@@ -129,13 +115,13 @@ def measure(admin_url: str, root: Path, files: int, per_run: int, size: int,
             sessions, active = _server_counts(admin_url, DATABASES[0])
             me = psutil.Process()
             busy, server = machine_busy_cpu(), server_cpu()
-            cpu, started = _cpu_s(me), time.perf_counter()
+            cpu, started = tree_cpu_s(me), time.perf_counter()
             for i in range(0, len(keys), per_run):
                 chunk = keys[i:i + per_run]
                 dg.materialize(ASSETS, instance=instance, resources=resources,
                                tags=partition_range_tags(chunk[0], chunk[-1]),
                                run_config=QUIET, raise_on_error=False)
-            wall, cpu = time.perf_counter() - started, _cpu_s(me) - cpu
+            wall, cpu = time.perf_counter() - started, tree_cpu_s(me) - cpu
             # Busy CPU of the machine beyond this process and the PostgreSQL server.
             others = (machine_busy_cpu() - busy - cpu - (server_cpu() - server)) / wall
             os.environ.pop(VARIABLE, None)

@@ -37,7 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import BENCH_ROOT, dir_bytes, log, median
+import psutil
+
+from benchmarks.common import BENCH_ROOT, dir_bytes, log, median, tree_cpu_s
 
 CODE_VARIABLE = "FILEPROC_BENCH_CODE"
 # Set (with DAGSTER_EVENT_BATCH_SIZE) to measure a batched SQLite event log: a prototype,
@@ -58,22 +60,6 @@ class Variant:
         label, _, code = head.partition("@")
         env = dict(pair.split("=", 1) for pair in pairs)
         return cls(label, Path(code).resolve() if code else None, env)
-
-
-def _cpu_s() -> float:
-    """CPU of this process, its reaped children and its live descendants."""
-    import psutil
-
-    me = psutil.Process()
-    times = me.cpu_times()
-    total: float = times.user + times.system + times.children_user + times.children_system
-    for child in me.children(recursive=True):
-        try:
-            child_times = child.cpu_times()
-        except psutil.Error:
-            continue
-        total += child_times.user + child_times.system
-    return total
 
 
 def _events(dagster_home: Path) -> dict[str, dict[str, int]]:
@@ -190,9 +176,10 @@ def one_pass(files: int, per_run: int, profile: Path | None) -> dict[str, Any]:
 
                 profiler = Profiler(interval=0.0005)
                 profiler.start()
-            cpu, started = _cpu_s(), time.perf_counter()
+            me = psutil.Process()
+            cpu, started = tree_cpu_s(me), time.perf_counter()
             process(keys)
-            wall, cpu = time.perf_counter() - started, _cpu_s() - cpu
+            wall, cpu = time.perf_counter() - started, tree_cpu_s(me) - cpu
             if profiler is not None:
                 profiler.stop()
                 assert profile is not None

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -45,3 +49,22 @@ def temporary_databases(admin_url: str, names: Sequence[str]) -> Iterator[list[s
     finally:
         drop_all()
         conn.close()
+
+
+def run_backend(command: Sequence[str], backend: str, out_path: Path, pg_admin_url: str,
+                databases: Sequence[str], env: Mapping[str, str],
+                timeout_s: float) -> dict[str, Any]:
+    """Run one backend's benchmark in a child process, which writes its figures to
+    ``out_path``; on PostgreSQL, in ``databases`` created for it (Dagster's, the records')
+    and dropped afterwards. An unreachable server is a result, not an error."""
+    if backend == "postgres":
+        try:
+            with temporary_databases(pg_admin_url, databases) as (dagster_url, records_url):
+                subprocess.run([*command, "--dagster-pg", dagster_url, "--records-pg",
+                                records_url], env=env, check=True, timeout=timeout_s)
+        except (OSError, RuntimeError) as exc:
+            return {"error": f"PostgreSQL unavailable: {exc}"}
+    else:
+        subprocess.run(command, env=env, check=True, timeout=timeout_s)
+    result: dict[str, Any] = json.loads(out_path.read_text())
+    return result

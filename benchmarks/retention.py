@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -131,7 +130,7 @@ def run_backend(backend: str, root: Path, base: int, arrivals: int, budget_s: fl
 def run_retention(root: Path, backends: Sequence[str], pg_admin_url: str, base: int = 100_000,
                   arrivals: int = 1_000_000, budget_s: float = 600) -> dict[str, Any]:
     """Each backend in its own child process; PostgreSQL databases created and dropped."""
-    from benchmarks.pg import temporary_databases
+    from benchmarks.pg import run_backend
 
     results: dict[str, Any] = {}
     for backend in backends:
@@ -142,18 +141,8 @@ def run_retention(root: Path, backends: Sequence[str], pg_admin_url: str, base: 
                    "--json", str(out_path)]
         (root / backend).mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONPATH": python_path()}
-        timeout = budget_s * 3 + 1800
-        if backend == "postgres":
-            try:
-                with temporary_databases(pg_admin_url, DATABASES) as (dagster_url, records_url):
-                    subprocess.run([*command, "--dagster-pg", dagster_url, "--records-pg",
-                                    records_url], env=env, check=True, timeout=timeout)
-            except (OSError, RuntimeError) as exc:
-                results[backend] = {"error": f"PostgreSQL unavailable: {exc}"}
-                continue
-        else:
-            subprocess.run(command, env=env, check=True, timeout=timeout)
-        results[backend] = json.loads(out_path.read_text())
+        results[backend] = run_backend(command, backend, out_path, pg_admin_url, DATABASES,
+                                       env, timeout_s=budget_s * 3 + 1800)
     return results
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -166,7 +165,7 @@ def run_backend(backend: str, root: Path, sizes: Sequence[int], dagster_pg: str 
 def run_scale(root: Path, sizes: Sequence[int], backends: Sequence[str],
               pg_admin_url: str, timeout_s: float = 2400) -> dict[str, Any]:
     """Each backend in its own child process; PostgreSQL databases created and dropped."""
-    from benchmarks.pg import temporary_databases
+    from benchmarks.pg import run_backend
 
     results: dict[str, Any] = {}
     for backend in backends:
@@ -176,18 +175,9 @@ def run_scale(root: Path, sizes: Sequence[int], backends: Sequence[str],
                    "--json", str(out_path)]
         (root / backend).mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONPATH": python_path()}
-        if backend == "postgres":
-            try:
-                with temporary_databases(pg_admin_url, ["fileproc_bench", "fileproc_bench_records"]
-                                         ) as (dagster_url, records_url):
-                    subprocess.run([*command, "--dagster-pg", dagster_url, "--records-pg",
-                                    records_url], env=env, check=True, timeout=timeout_s)
-            except (OSError, RuntimeError) as exc:
-                results[backend] = {"error": f"PostgreSQL unavailable: {exc}"}
-                continue
-        else:
-            subprocess.run(command, env=env, check=True, timeout=timeout_s)
-        results[backend] = json.loads(out_path.read_text())
+        results[backend] = run_backend(command, backend, out_path, pg_admin_url,
+                                       ["fileproc_bench", "fileproc_bench_records"], env,
+                                       timeout_s)
     return results
 
 
