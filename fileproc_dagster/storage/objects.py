@@ -18,22 +18,24 @@ from fileproc_dagster.errors import BadInput
 CHUNK = 1 << 20
 
 
+def _digest(stream: BinaryIO) -> str:
+    """Hex SHA-256 of what is left to read in ``stream``, read in chunks."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return _digest(handle)
 
 
 def stored_digest(store: ObjectStore, sha256: str) -> str:
     """Hex SHA-256 of the bytes ``store`` holds under the key of ``sha256``, read back."""
-    digest = hashlib.sha256()
     with store.open(sha256) as stream:
-        for chunk in iter(lambda: stream.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return _digest(stream)
 
 
 def copy_hashing(source: BinaryIO, target: BinaryIO) -> str:
