@@ -20,7 +20,8 @@ import ctypes
 import os
 import resource
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import psutil
@@ -136,13 +137,20 @@ class TreeMonitor:
         self._thread.join(timeout=10)
         self.sample()
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No sampling and no reaping meanwhile: for a child the benchmark starts beside the
+        tree (the floor), which must be neither counted in the tree nor reaped here."""
+        with self._lock:
+            yield
+
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
             self.sample()
 
     def _live(self) -> list[psutil.Process]:
         """Every descendant of this process: the root's tree plus the orphans re-parented
-        here. (The benchmark starts nothing else while a monitor runs.)"""
+        here. (Anything else the benchmark starts meanwhile runs while the monitor is paused.)"""
         try:
             return list(psutil.Process().children(recursive=True))
         except psutil.NoSuchProcess:

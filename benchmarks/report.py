@@ -3,104 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
-KB, GB = 1024, 2**30
-TARGETS = {  # name: (limit, "max" or "min")
-    "throughput_ratio": (0.9, "min"),
-    "overhead_cpu_ms": (60.0, "max"),
-    "overhead_pg_cpu_ms": (100.0, "max"),  # the PostgreSQL server's CPU included
-    "storage_kb": (30.0, "max"),
-    "latency_p50_s": (8.0, "max"),
-    "sensor_tick_s": (1.0, "max"),
-    "partition_query_s": (2.0, "max"),
-    "worker_rss_gb": (1.5, "max"),
-}
-
-
-def _get(data: dict[str, Any], *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def _met(target: str, value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "not measured"
-    limit, kind = TARGETS[target]
-    return "yes" if (value >= limit if kind == "min" else value <= limit) else "**no**"
-
-
-def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(figure, value, target, met?) for every target the results cover."""
-    rows: list[tuple[str, str, str, str]] = []
-
-    def add(target: str, label: str, value: float | None, fmt: Callable[[float], str]) -> None:
-        limit, kind = TARGETS[target]
-        bound = (">= " if kind == "min" else "<= ") + fmt(limit)
-        rows.append((label, "-" if value is None else fmt(value), bound, _met(target, value)))
-
-    tp = _get(results, "real_path", "throughput", "ours")
-    if tp:
-        add("throughput_ratio", "throughput, ours / 2-process floor", tp["ratio_to_pool"],
-            lambda v: f"{v:.2f}x")
-    ov = _get(results, "overhead")
-    if ov and "cpu_ms_per_file" in ov:
-        add("overhead_cpu_ms", "orchestration CPU per file (no-op extractors)",
-            ov["cpu_ms_per_file"], lambda v: f"{v:.0f} ms")
-        add("storage_kb", "Dagster storage per file", ov["dagster_bytes_per_file"] / KB,
-            lambda v: f"{v:.1f} KB")
-        pg = ov.get("postgres") or {}
-        if "cpu_ms_per_file" in pg:
-            batch = pg.get("event_batch_size") or "unset"
-            add("overhead_pg_cpu_ms", "orchestration CPU per file, Dagster storage on PostgreSQL "
-                f"(DAGSTER_EVENT_BATCH_SIZE {batch}), the server's CPU included "
-                f"({pg['cpu_ms_per_file']:.0f} + {pg['server_cpu_ms_per_file']:.0f} ms)",
-                pg["cpu_ms_per_file"] + pg["server_cpu_ms_per_file"],
-                lambda v: f"{v:.0f} ms")
-            add("storage_kb", "Dagster storage per file, on PostgreSQL",
-                pg["dagster_bytes_per_file"] / KB, lambda v: f"{v:.1f} KB")
-    lat = _get(results, "real_path", "latency")
-    if lat:
-        add("latency_p50_s", "single small file, drop to done, p50", lat["single_p50_s"],
-            lambda v: f"{v:.1f} s")
-    for backend, data in (_get(results, "scale") or {}).items():
-        sizes = data.get("sizes") or {}
-        if not sizes:
-            continue
-        top = max(sizes, key=int)
-        at = sizes[top]
-        where = f"{int(top):,} partitions, {backend}"
-        seconds: Callable[[float], str] = lambda v: f"{v:.2f} s"  # noqa: E731
-        add("sensor_tick_s", f"sensor tick: daemon iteration with 10 new files ({where})",
-            _get(at, "daemon_tick_arrivals", "total_s"), seconds)
-        add("sensor_tick_s", f"sensor tick: evaluation with 10 new files ({where})",
-            at["sensor_arrivals_s"], seconds)
-        add("partition_query_s", f"partition-status query, first after seeding ({where})",
-            at["graphql_health_cold_s"], seconds)
-        add("partition_query_s", f"partition-status query, warm, median of 3 ({where})",
-            at["graphql_health_warm_s"], seconds)
-        add("partition_query_s", f"partition-count query, slower of cold / warm ({where})",
-            max(at["graphql_stats_cold_s"], at["graphql_stats_warm_s"]), seconds)
-    for backend, data in (_get(results, "retention") or {}).items():
-        for phase in (data.get("phases") or []) if isinstance(data, dict) else []:
-            where = (f"{phase['arrivals']:,} files, {phase['phase']}, "
-                     f"{phase['partitions']:,} partitions, {backend}")
-            add("sensor_tick_s", f"run creation: daemon iteration with 10 new files ({where})",
-                _get(phase, "daemon_tick_arrivals", "total_s"), lambda v: f"{v:.2f} s")
-            add("partition_query_s", f"partition-status query, first after the change ({where})",
-                phase["graphql_health_cold_s"], lambda v: f"{v:.2f} s")
-    peaks = [v for key in ("run worker", "extraction worker")
-             for v in [_get(results, "real_path", "memory", "peak_rss_mb", key),
-                       _get(results, "real_path", "throughput", "ours", "by_role", key,
-                            "peak_rss_mb")] if v is not None]
-    if peaks:
-        add("worker_rss_gb", "peak RSS of a worker (run / extraction)", max(peaks) * 2**20 / GB,
-            lambda v: f"{v:.2f} GB")
-    return rows
+from benchmarks.common import median
+from benchmarks.targets import KB, extra_rows, get, issue_rows
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -111,7 +17,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def scale_table(results: dict[str, Any]) -> str:
     rows = []
-    for backend, data in (_get(results, "scale") or {}).items():
+    for backend, data in (get(results, "scale") or {}).items():
         for size, at in sorted((data.get("sizes") or {}).items(), key=lambda kv: int(kv[0])):
             busy, idle = at.get("daemon_tick_arrivals") or {}, at.get("daemon_tick_idle") or {}
             rows.append([backend, f"{int(size):,}", f"{at['sensor_idle_s'] * 1000:.0f}",
@@ -130,7 +36,7 @@ def scale_table(results: dict[str, Any]) -> str:
 
 def retention_table(results: dict[str, Any]) -> str:
     rows = []
-    for backend, data in (_get(results, "retention") or {}).items():
+    for backend, data in (get(results, "retention") or {}).items():
         if not isinstance(data, dict):
             continue
         for p in data.get("phases") or []:
@@ -150,25 +56,42 @@ def retention_table(results: dict[str, Any]) -> str:
                    "status query s (cold / warm)", "counts query s (cold / warm)"], rows)
 
 
+def _batch_rows(part: str, data: dict[str, Any] | None) -> list[list[str]]:
+    """Each run of a batch against the floor runs around it (``benchmarks.batches``)."""
+    if not data or "repeats" not in data:
+        return []
+    n = data["files"]
+
+    def line(run: dict[str, Any]) -> str:
+        return (f"{run['files_per_min']:.1f} files/min, {run['cpu_s'] / n:.2f} s CPU/file, "
+                f"{run['wall_s']:.0f} s wall, other load {run.get('other_cores', math.nan):.1f}"
+                " cores")
+
+    name = "cold burst" if part == "burst" else part
+    rows = [[f"{name}, 2-process floor run {i + 1}", line(pool)]
+            for i, pool in enumerate(data["pools"])]
+    for i, run in enumerate(data["repeats"]):
+        rows.append([f"{name}, ours run {i + 1} (between floor runs {i + 1} and {i + 2})",
+                     f"{line(run)}; {run['ratio']:.2f}x, by CPU {run['cpu_ratio']:.2f}x"])
+    loop = data.get("loop")
+    if loop:
+        ours = median([r["files_per_min"] for r in data["repeats"]])
+        extra = median([r["cpu_s"] for r in data["repeats"]]) - loop["cpu_s"]
+        rows.append([f"{name}, plain loop (once, before the daemon)", line(loop)])
+        rows.append([f"{name}, ours / plain loop (median run)",
+                     f"{ours / loop['files_per_min']:.2f}x"])
+        rows.append(["CPU on top of the real work, per file (ours median - loop)",
+                     f"{extra / n:.2f} s"])
+    rows.append([f"{name} mix", ", ".join(f"{v} {k}" for k, v in data["mix"].items())])
+    return rows
+
+
 def detail_rows(results: dict[str, Any]) -> list[list[str]]:
     """Figures without a target that explain the ones with one."""
     rows: list[list[str]] = []
-    tp = _get(results, "real_path", "throughput")
-    if tp and "ours" in tp:
-        n = tp["ours"]["files"]
-        for name, data in (("ours (sensor -> daemon -> runs)", tp["ours"]),
-                           ("plain loop", tp["loop"]),
-                           ("2-process pool, before the daemon", tp["pool_before"]),
-                           ("2-process pool, after the daemon", tp["pool_after"])):
-            rows.append([f"throughput, {name}", f"{data['files_per_min']:.1f} files/min, "
-                         f"{data['cpu_s'] / n:.2f} s CPU/file, {data['wall_s']:.0f} s wall, "
-                         f"other load {data.get('other_cores', math.nan):.1f} cores"])
-        extra = (tp["ours"]["cpu_s"] - tp["loop"]["cpu_s"]) / n
-        rows.append(["CPU on top of the real work, per file (ours - loop)", f"{extra:.2f} s"])
-        rows.append(["CPU efficiency, 2-process floor CPU / ours (noise-robust ratio)",
-                     f"{tp['pool']['cpu_s'] / tp['ours']['cpu_s']:.2f}x"])
-        rows.append(["throughput mix", ", ".join(f"{v} {k}" for k, v in tp["mix"].items())])
-    lat = _get(results, "real_path", "latency")
+    for part in ("burst", "throughput"):
+        rows += _batch_rows(part, get(results, "real_path", part))
+    lat = get(results, "real_path", "latency")
     if lat:
         rows.append(["single small file, each drop (s)",
                      ", ".join(f"{v:.1f}" for v in lat["single_s"])])
@@ -177,7 +100,7 @@ def detail_rows(results: dict[str, Any]) -> list[list[str]]:
                          f"{lat['single_registered_p50_s']:.1f} s"])
         rows.append([f"burst of {lat['burst_files']} files, drop to done p50 / p95",
                      f"{lat['burst_p50_s']:.1f} s / {lat['burst_p95_s']:.1f} s"])
-    ov = _get(results, "overhead")
+    ov = get(results, "overhead")
     if ov and "wall_ms_per_file" in ov:
         rows.append(["orchestration wall per file (no-op, 2 runs at a time)",
                      f"{ov['wall_ms_per_file']:.0f} ms (other load "
@@ -190,7 +113,7 @@ def detail_rows(results: dict[str, Any]) -> list[list[str]]:
         cpu = sorted(ov.get("cpu_s_by_role", {}).items(), key=lambda kv: -kv[1])[:4]
         rows.append(["no-op CPU per file by process role (sampled)",
                      ", ".join(f"{k} {v / ov['files'] * 1000:.0f} ms" for k, v in cpu)])
-    mem = _get(results, "real_path", "memory")
+    mem = get(results, "real_path", "memory")
     if mem:
         rows.append([f"peak RSS while transcribing {mem['file']}",
                      ", ".join(f"{k} {v:.0f} MB" for k, v in mem["peak_rss_mb"].items())])
@@ -199,18 +122,19 @@ def detail_rows(results: dict[str, Any]) -> list[list[str]]:
 
 def render(results: dict[str, Any]) -> str:
     """A Markdown summary: the target table, details, then the scale table."""
+    rows = [[r.figure, r.target, r.measured, r.met, r.command]
+            for r in issue_rows(results) + extra_rows(results)]
     parts = ["## Figures against targets", "",
-             _table(["figure", "measured", "target", "met?"],
-                    [list(r) for r in target_rows(results)])]
+             _table(["figure", "target", "measured", "met?", "command"], rows)]
     details = detail_rows(results)
     if details:
         parts += ["", "## Details", "", _table(["figure", "measured"], details)]
-    if _get(results, "scale"):
+    if get(results, "scale"):
         parts += ["", "## Scale", "", scale_table(results)]
-    if _get(results, "retention"):
+    if get(results, "retention"):
         parts += ["", "## Retention", "", retention_table(results)]
     errors = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
-    errors.update({f"scale/{k}": v["error"] for k, v in (_get(results, "scale") or {}).items()
+    errors.update({f"scale/{k}": v["error"] for k, v in (get(results, "scale") or {}).items()
                    if isinstance(v, dict) and "error" in v})
     if errors:
         parts += ["", "## Errors", ""] + [f"- {k}: {v}" for k, v in errors.items()]

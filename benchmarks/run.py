@@ -1,7 +1,7 @@
 """The benchmark command: ``python -m benchmarks [--quick] [--only a,b]``.
 
-Benchmarks: throughput, overhead, latency, scale, memory, retention (all by default). Results go to
-``benchmarks/out/results-<time>.json`` and a Markdown summary next to it.
+Benchmarks: throughput, burst, overhead, latency, scale, memory, retention (all by default).
+Results go to ``benchmarks/out/results-<time>.json`` and a Markdown summary next to it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from benchmarks.common import BENCH_ROOT, code_under_test, default_corpus, log, 
 from benchmarks.pg import DEFAULT_ADMIN_URL
 from benchmarks.procs import become_subreaper
 
-ALL = ("throughput", "overhead", "latency", "scale", "memory", "retention")
-REAL_PATH = {"throughput", "latency", "memory"}
+ALL = ("throughput", "burst", "overhead", "latency", "scale", "memory", "retention")
+REAL_PATH = {"throughput", "burst", "latency", "memory"}
 
 
 @dataclass(frozen=True)
@@ -33,16 +33,18 @@ class Sizes:
 
     files: int  # throughput and overhead
     latency_repeats: int
-    burst: int
+    burst: int  # the latency benchmark's burst
+    cold_burst: int  # files of the cold burst
+    repeats: int  # of throughput and the cold burst, each between two floor runs
     scale: str  # partition counts
     retention_base: int  # files behind before retirement, and per wave of arrivals
     arrivals: int  # arrivals simulated with retirement
 
 
-FULL = Sizes(files=200, latency_repeats=5, burst=20, scale="1000,10000,100000",
-             retention_base=100_000, arrivals=1_000_000)
-QUICK = Sizes(files=12, latency_repeats=2, burst=6, scale="1000", retention_base=1000,
-              arrivals=3000)
+FULL = Sizes(files=200, latency_repeats=5, burst=20, cold_burst=30, repeats=3,
+             scale="1000,10000,100000", retention_base=100_000, arrivals=1_000_000)
+QUICK = Sizes(files=12, latency_repeats=2, burst=6, cold_burst=6, repeats=1, scale="1000",
+              retention_base=1000, arrivals=3000)
 
 
 def machine() -> dict[str, Any]:
@@ -68,6 +70,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--corpus", type=Path, default=default_corpus(),
                         help="development corpus (default $FILEPROC_CORPUS or ../shared/corpus)")
     parser.add_argument("--files", type=int, help="files for throughput and overhead")
+    parser.add_argument("--burst-files", type=int, help="files of the cold burst (default 30)")
+    parser.add_argument("--repeats", type=int,
+                        help="runs of throughput and of the cold burst, each between two floor "
+                        "runs (default 3; 1 with --quick)")
     parser.add_argument("--scale-sizes", help="partition counts, e.g. 1000,10000,100000")
     parser.add_argument("--arrivals", type=int,
                         help="arrivals simulated with retirement (default 1,000,000)")
@@ -122,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(f"benchmarks {args.parts} on {results['machine']['code']}")
     real_parts = REAL_PATH & set(args.parts)
     if real_parts:
-        real = RealPathSizes(files, sizes.latency_repeats, sizes.burst)
+        real = RealPathSizes(files, sizes.latency_repeats, sizes.burst,
+                             args.burst_files or sizes.cold_burst, args.repeats or sizes.repeats)
         with workdir(args.tmp, args.keep, "real") as root:
             _timed(results, "real_path", lambda: run_real_path(args.corpus, root, real,
                                                                real_parts))
