@@ -19,6 +19,15 @@ A batched SQLite event log (``batched_sqlite_event_writes``), for ``benchmarks.e
     prototype writes a batch in one run-shard transaction and one index transaction, to
     measure what such a storage would save; the product does not use it.
 
+What making a run costs, for ``benchmarks.run_creation`` (``instance_call_stats``,
+``one_key_listing_per_run``)
+    The daemon makes a run with ``DagsterInstance.create_run`` (not public), which logs its
+    planned events with ``report_dagster_event`` (not public) and resolves a ranged run's
+    partitions with the public ``get_dynamic_partitions``, once per asset and per check. The
+    first counts and times these calls in this process; the second is a prototype that reads
+    a definition's keys once per run created (what a custom instance class, configured in
+    ``dagster.yaml``, would have to do in the daemon), to measure what it would save.
+
 Nothing else in the benchmarks touches Dagster internals; ``tests/test_dagster_compat.py``
 imports the benchmarks that use this module, so an upgrade that moves one of them fails
 there rather than in the middle of a benchmark run.
@@ -26,8 +35,10 @@ there rather than in the middle of a benchmark run.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -147,3 +158,70 @@ def batched_sqlite_event_writes() -> Iterator[None]:
         yield
     finally:
         SqliteEventLogStorage.store_event_batch = original  # type: ignore[method-assign]
+
+
+RUN_CREATION_CALLS = ("create_run", "get_dynamic_partitions", "has_dynamic_partition",
+                      "report_dagster_event", "submit_run")
+
+
+@contextmanager
+def instance_call_stats(calls: Counter[str], seconds: dict[str, float]) -> Iterator[None]:
+    """Within: count and time every ``DagsterInstance`` call of ``RUN_CREATION_CALLS`` made in
+    this process (the daemon's side of making a run), into ``calls`` and ``seconds``."""
+    originals = {name: getattr(dg.DagsterInstance, name) for name in RUN_CREATION_CALLS}
+
+    def counted(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: dg.DagsterInstance, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                calls[name] += 1
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+        return call
+
+    for name, method in originals.items():
+        setattr(dg.DagsterInstance, name, counted(name, method))
+    try:
+        yield
+    finally:
+        for name, method in originals.items():
+            setattr(dg.DagsterInstance, name, method)
+
+
+_LISTINGS: contextvars.ContextVar[dict[str, Sequence[str]] | None] = contextvars.ContextVar(
+    "run_creation_listings", default=None)
+
+
+@contextmanager
+def one_key_listing_per_run() -> Iterator[None]:
+    """Within: each run created in this process (``RunDomain.create_run``, which the
+    instance's ``create_run`` and ``create_run_for_job`` end in) reads the keys of a dynamic
+    partitions definition once and reuses them for every asset and check of the run."""
+    from dagster._core.instance.runs.run_domain import RunDomain
+
+    create_run = RunDomain.create_run
+    get_dynamic_partitions = dg.DagsterInstance.get_dynamic_partitions
+
+    def create_run_listing_once(self: RunDomain, **kwargs: Any) -> dg.DagsterRun:
+        token = _LISTINGS.set({})
+        try:
+            return create_run(self, **kwargs)
+        finally:
+            _LISTINGS.reset(token)
+
+    def listed_once(self: dg.DagsterInstance, partitions_def_name: str) -> Sequence[str]:
+        listings = _LISTINGS.get()
+        if listings is None:
+            return get_dynamic_partitions(self, partitions_def_name)
+        if partitions_def_name not in listings:
+            listings[partitions_def_name] = get_dynamic_partitions(self, partitions_def_name)
+        return listings[partitions_def_name]
+
+    RunDomain.create_run = create_run_listing_once  # type: ignore[method-assign]
+    dg.DagsterInstance.get_dynamic_partitions = listed_once  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        RunDomain.create_run = create_run  # type: ignore[method-assign]
+        dg.DagsterInstance.get_dynamic_partitions = get_dynamic_partitions  # type: ignore[method-assign]

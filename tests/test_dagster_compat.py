@@ -5,8 +5,10 @@ module's docstring says why each exists and what replaces it once Dagster has a 
 """
 
 import os
+from collections import Counter
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import dagster as dg
@@ -283,3 +285,41 @@ def test_runs_are_counted_by_status_in_the_run_storage() -> None:
         failed = dg.RunsFilter(job_name="process_file", statuses=[dg.DagsterRunStatus.FAILURE])
         assert compat.runs_count(instance, failed) == 2
         assert compat.runs_count(instance, dg.RunsFilter(job_name="other")) == 0
+
+
+def test_run_creation_reads_the_keys_per_asset_and_check_and_the_prototype_once() -> None:
+    """``benchmarks.run_creation``: a ranged run's creation reads every key of its dynamic
+    partitions once per partitioned asset and check (planned per partition); the prototype
+    reads them once per run and plans the same events."""
+    from benchmarks._dagster_internals import instance_call_stats, one_key_listing_per_run
+
+    check = compat.partition_check_spec("non_empty", "first", "A check per partition.", PARTS)
+
+    @dg.asset(partitions_def=PARTS, check_specs=[check])
+    def first() -> Iterator[dg.Output[None]]:
+        """Not run: only planned."""
+        yield from ()
+
+    @dg.asset(partitions_def=PARTS, deps=[first])
+    def second() -> None:
+        """Not run: only planned."""
+
+    job = dg.Definitions(assets=[first, second]).resolve_implicit_global_asset_job_def()
+
+    def create(instance: dg.DagsterInstance, variant: AbstractContextManager[None]
+               ) -> tuple[int, list[tuple[str, str | None]]]:
+        calls: Counter[str] = Counter()
+        with instance_call_stats(calls, {}), variant:  # counts the reads made
+            run = instance.create_run_for_job(
+                job, tags=compat.partition_range_tags(KEYS[0], KEYS[-1]))
+        planned = [(str(e.asset_key.to_user_string() if e.asset_key else ""), e.partition)
+                   for e in (r.get_dagster_event() for r in instance.all_logs(
+                       run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED))]
+        return calls["get_dynamic_partitions"], sorted(planned)
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(str(PARTS.name), KEYS)
+        listings, planned = create(instance, nullcontext())
+        assert listings == 3  # two assets and the check
+        assert planned == sorted((a, k) for a in ("first", "second") for k in KEYS)
+        assert create(instance, one_key_listing_per_run()) == (1, planned)
