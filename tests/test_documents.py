@@ -20,8 +20,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.documents import DOCX_MIME, PDF_MIME, describe_document
-from fileproc_dagster.describe.model import ExtractOptions
+from fileproc_dagster.describe.documents import describe_document
+from fileproc_dagster.describe.model import DOCX_MIME, PDF_MIME, ExtractOptions
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,13 @@ record only goes down.
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
-from pathlib import Path
-
 from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
 
 PACKAGE = Path(str(find_spec("fileproc_dagster").origin)).parent
 DAGSTER_ZONE = {"definitions", "defs", "app"}
@@ -86,3 +89,21 @@ def test_domain_packages_depend_on_each_other_without_a_cycle() -> None:
     # The layers as they stand: storage and describe are leaves of the pipeline.
     assert "pipeline" not in graph.get("intake", set()) | graph.get("storage", set())
     assert {"intake", "describe", "storage", "notify"} <= graph["pipeline"]
+
+
+# What only the extraction worker, one step or one backend needs; every process that loads
+# the code location (code server, daemon, each run worker) would otherwise pay for it.
+EXTRACTION_ONLY = ("pandas", "numpy", "PIL", "cv2", "pytesseract", "pypdfium2", "docx", "av",
+                   "faster_whisper", "ctranslate2", "onnxruntime", "torch", "py3langid",
+                   "magic", "boto3", "botocore", "dagster_aws", "apprise")
+
+
+def test_the_code_location_imports_no_extraction_library(settings: Any) -> None:
+    assert [m for m in EXTRACTION_ONLY if find_spec(m) is None] == []  # installed, yet unused
+    probe = ("import sys, fileproc_dagster.definitions as d; d.defs(); "
+             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
+    loaded = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert "dagster" in loaded and "sqlalchemy" in loaded
+    assert sorted(set(EXTRACTION_ONLY) & set(loaded)) == []

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from fileproc_dagster.describe.model import ExtractOptions
@@ -15,8 +14,7 @@ from fileproc_dagster.pipeline import Pipeline
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.describe.worker import DEFAULT_MEMORY_BYTES
 from fileproc_dagster.settings import DEFAULT_MAX_UPLOAD_BYTES
-from fileproc_dagster.storage.objects import LocalObjectStore, ObjectStore
-from fileproc_dagster.storage.s3 import DEFAULT_PART_SIZE, S3ObjectStore
+from fileproc_dagster.storage.objects import DEFAULT_PART_SIZE, LocalObjectStore, ObjectStore
 
 
 @cache
@@ -108,7 +106,10 @@ def pipeline(uploads: UploadsResource, records: RecordsResource, notifier: Notif
 
 @cache
 def _s3_client(endpoint_url: str | None, region_name: str | None, max_attempts: int) -> Any:
-    # One client (thread-safe, with its connection pool) per process and endpoint.
+    # One client (thread-safe, with its connection pool) per process and endpoint. Imported
+    # here: boto3 and dagster-aws take a quarter second that a local store never needs.
+    from dagster_aws.s3 import S3Resource
+
     return S3Resource(endpoint_url=endpoint_url, region_name=region_name,
                       max_attempts=max_attempts).get_client()
 
@@ -130,5 +131,7 @@ class S3ObjectStoreResource(ObjectStoreResource):
         "Files larger than this are uploaded in parts of this size, several at once."))
 
     def store(self) -> ObjectStore:
+        from fileproc_dagster.storage.s3 import S3ObjectStore
+
         return S3ObjectStore(_s3_client(self.endpoint_url, self.region_name, self.max_attempts),
                              self.bucket, self.prefix, part_size=self.part_size_bytes)

@@ -21,12 +21,8 @@ import mimetypes
 import zipfile
 from pathlib import Path
 
-import magic
-
-from fileproc_dagster.describe.probes import probe_audio, probe_picture
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.documents import DOCX_MIME, open_pdf
-from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
+from fileproc_dagster.describe.model import DOCX_MIME, PDF_MIME, Detection, ExtractOptions, FileKind
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +51,10 @@ def detect(path: Path, options: ExtractOptions | None = None) -> Detection:
     size = path.stat().st_size
     if size == 0:
         raise BadInput("empty file (0 bytes)")
+    # The checks' libraries are imported when a file needs them: the code location imports
+    # this module, and a run worker loads only what its files' kinds use.
+    import magic
+
     mime = magic.from_file(str(path), mime=True)
     log.debug("%s: libmagic says %s", path.name, mime)
     try:
@@ -65,15 +65,19 @@ def detect(path: Path, options: ExtractOptions | None = None) -> Detection:
 
 
 def _by_mime(path: Path, mime: str, options: ExtractOptions) -> Detection:
-    if mime == "application/pdf":
+    if mime == PDF_MIME:
         return _pdf(path)
     if mime in _ZIP_MIMES:
         return _zip(path)
     if mime in _UNSUPPORTED:
         raise BadInput(_UNSUPPORTED[mime], verdict="unsupported")
     if mime.startswith("image/"):
+        from fileproc_dagster.describe.probes import probe_picture
+
         return probe_picture(path, mime, options)
     if mime.startswith(("audio/", "video/")) or mime in _AV_MIMES:
+        from fileproc_dagster.describe.audio_probe import probe_audio
+
         return probe_audio(path, mime)
     if mime.startswith("text/") or mime in _TEXT_MIMES:
         return Detection(FileKind.DOCUMENT, mime, "plain text")
@@ -85,6 +89,8 @@ def _by_mime(path: Path, mime: str, options: ExtractOptions) -> Detection:
 
 def _pdf(path: Path) -> Detection:
     """A PDF must open and have pages: damaged and password-protected ones stop here."""
+    from fileproc_dagster.describe.documents import open_pdf
+
     pdf = open_pdf(path)
     try:
         pages = len(pdf)
@@ -92,7 +98,7 @@ def _pdf(path: Path) -> Detection:
         pdf.close()
     if pages == 0:
         raise BadInput("PDF has no pages")
-    return Detection(FileKind.DOCUMENT, "application/pdf",
+    return Detection(FileKind.DOCUMENT, PDF_MIME,
                      f"PDF document, {pages} page{'s' if pages != 1 else ''}")
 
 

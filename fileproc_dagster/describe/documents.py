@@ -24,14 +24,12 @@ from PIL import Image
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.languages import language_details, read_page
 from fileproc_dagster.describe.text_layer import agreement, over_image, suspect_share, too_suspect
-from fileproc_dagster.describe.model import Description, ExtractOptions
+from fileproc_dagster.describe.model import DOCX_MIME, PDF_MIME, Description, ExtractOptions
 from fileproc_dagster.describe.reading import Page, Read
 from fileproc_dagster.describe.textfiles import read_docx, read_text
 
 log = logging.getLogger(__name__)
 
-PDF_MIME = "application/pdf"
-DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _RENDER_DPI = 300
 _MAX_RENDER_PIXELS = 40_000_000  # a poster-sized page is rendered below 300 dpi instead
 _THUMBNAIL_PX = 256

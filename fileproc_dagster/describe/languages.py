@@ -22,14 +22,14 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import subprocess
 import time
 from dataclasses import replace
 from typing import Any
 
-import pytesseract
 from PIL import Image
 
-from fileproc_dagster.describe.ocr import OcrResult, ocr_image
+from fileproc_dagster.describe.ocr import TESSERACT, OcrResult, ocr_image
 from fileproc_dagster.errors import StepTimeout
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,11 @@ def first_read_language(configured: str) -> str:
 @functools.cache
 def installed() -> frozenset[str]:
     """Tesseract language packs on this machine (``tesseract --list-langs``)."""
-    return frozenset(str(name) for name in pytesseract.get_languages(config=""))
+    # Run here rather than by pytesseract, whose import (pandas) costs a third of a second.
+    listing = subprocess.run([TESSERACT, "--list-langs"], capture_output=True, text=True,
+                             check=True).stdout
+    return frozenset(line.strip() for line in listing.splitlines()
+                     if re.fullmatch(r"[a-z_]+", line.strip()))
 
 
 @functools.cache
@@ -138,6 +142,8 @@ def _script(image: Image.Image, timeout_s: float) -> str:
     """The script tesseract's OSD sees on the page ("" when it cannot tell)."""
     if timeout_s <= 1:
         return ""
+    import pytesseract  # here: it imports pandas, which a clear page never needs
+
     try:
         report = pytesseract.image_to_osd(image.convert("L"), timeout=timeout_s)
     except (pytesseract.TesseractError, RuntimeError) as exc:  # too few characters, or slow

@@ -20,16 +20,16 @@ from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
-import pytesseract
 from PIL import Image
 
 from fileproc_dagster.describe.cleanup import clean_scan, prepare_page
-from fileproc_dagster.errors import StepTimeout
+from fileproc_dagster.errors import FileprocError, StepTimeout
 
 __all__ = ["CONFIDENT", "OcrResult", "clean_scan", "estimate_skew", "ocr_image", "rotate"]
 
 log = logging.getLogger(__name__)
 
+TESSERACT = "tesseract"  # the command, found on PATH
 CONFIDENT = 70.0  # tesseract word confidence (0-100) counted as "confident"
 # Below this mean confidence the page may be upside down or sideways: ask OSD, retry once.
 _ROTATION_CHECK_BELOW = 55.0
@@ -191,14 +191,15 @@ def _tesseract_env() -> dict[str, str]:
 def _run(grey: np.ndarray, args: list[str], budget: _Budget) -> subprocess.CompletedProcess[bytes]:
     """Run tesseract on ``grey`` (sent as PNG on stdin, so no file name reaches the command)."""
     # pytesseract's own call cannot give the child a different environment, so the command is
-    # run here; its configured binary is honoured.
+    # run here, without pytesseract: importing it imports pandas, a third of a second in the
+    # run worker (the page check at detection) and again in the extraction worker.
     left = budget.deadline - time.monotonic()
     if left <= 0:
         raise StepTimeout(f"OCR ran past its time limit of {budget.limit_s:g} s")
     ok, png = cv2.imencode(".png", grey, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:
         raise ValueError("could not encode the page image for tesseract")
-    command = [pytesseract.pytesseract.tesseract_cmd, "stdin", "stdout", *args]
+    command = [TESSERACT, "stdin", "stdout", *args]
     try:
         return subprocess.run(command, input=png.tobytes(), capture_output=True, timeout=left,
                               env=_tesseract_env(), check=False)
@@ -214,7 +215,8 @@ def _tesseract(
     args = ["-l", language] + (["--dpi", str(dpi)] if dpi else []) + ["tsv"]
     done = _run(grey, args, budget)
     if done.returncode != 0:
-        raise pytesseract.TesseractError(done.returncode, done.stderr.decode(errors="replace"))
+        raise FileprocError(f"tesseract failed ({done.returncode}): "
+                            f"{done.stderr.decode(errors='replace').strip()}")
     confidences: list[float] = []
     lines: list[str] = []
     current: list[str] = []

@@ -13,7 +13,6 @@ import logging
 
 import cv2
 import numpy as np
-import pytesseract
 from PIL import Image
 
 from fileproc_dagster.errors import StepTimeout
@@ -38,6 +37,8 @@ def find_text(image: Image.Image, *, language: str = "eng", timeout_s: float = 6
     width = max(s.shape[1] for s in strips)
     canvas = np.vstack([cv2.copyMakeBorder(s, 0, 0, 0, width - s.shape[1],
                                            cv2.BORDER_CONSTANT, value=255) for s in strips])
+    import pytesseract  # here: it imports pandas, which a picture without text never needs
+
     try:
         data = pytesseract.image_to_data(Image.fromarray(canvas), lang=language,
                                          config="--psm 6", output_type=pytesseract.Output.DICT,

@@ -19,8 +19,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from PIL import Image
-
 INLINE_LIMIT = 999  # Dagster shows markdown inline below 1,000 characters
 IMAGE_BUDGET = 560  # characters of the data URI, leaving room for the text
 _SIDES = (112, 96, 80, 64, 48, 32)
@@ -34,6 +32,8 @@ def preview_image(png: bytes | None, budget: int = IMAGE_BUDGET) -> str | None:
     """The largest small WebP of a thumbnail whose data URI fits ``budget`` characters."""
     if not png:
         return None
+    from PIL import Image  # here: the code location shows previews without Pillow
+
     with Image.open(io.BytesIO(png)) as image:
         frame = image.convert("RGB")
     for side in _SIDES:

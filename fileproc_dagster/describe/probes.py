@@ -1,4 +1,4 @@
-"""Content checks behind detection: pictures (page or photo?) and audio (does it decode?)."""
+"""The content check behind detecting a picture: a page of text or a photo?"""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import logging
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 from PIL import Image
 
@@ -32,7 +31,6 @@ _CHECK_MAX_PIXELS = 3 * PAGE_CHECK_SIDE**2
 _MIN_PAGE_SIDE = 300
 _DARK_MEAN = 50  # mean grey level below which a picture is night sky, not paper
 _MAX_TRANSPARENT = 0.05
-_AUDIO_PROBE_PACKETS = 200
 Image.init()
 _PILLOW_MIMES = {Image.MIME[f] for f in SAFE_FORMATS if f in Image.MIME} | {
     "image/x-ms-bmp", "image/x-portable-bitmap", "image/x-portable-greymap",
@@ -112,52 +110,3 @@ def _on_white(frame: Image.Image) -> Image.Image:
         backdrop = Image.new("RGBA", frame.size, (255, 255, 255, 255))
         return Image.alpha_composite(backdrop, frame).convert("L")
     return frame.convert("L")
-
-
-def probe_audio(path: Path, mime: str) -> Detection:
-    """Audio must have a stream that decodes and lasts; video is refused."""
-    try:
-        # A file object, not a name: ffmpeg would read "proto:..." names as URLs.
-        with path.open("rb") as fh, av.open(fh, "r", metadata_errors="ignore") as container:
-            video = [s for s in container.streams.video
-                     if not s.disposition & av.stream.Disposition.attached_pic]
-            audio = list(container.streams.audio)
-            if video:
-                extra = "" if audio else " (and it has no audio track)"
-                raise BadInput(f"video is not supported{extra}", verdict="unsupported")
-            if not audio:
-                raise BadInput("no audio stream in the file")
-            stream = audio[0]
-            samples = _decoded_samples(container, stream)
-            duration = _duration(container, stream)
-            fmt = container.format.name.split(",")[0]
-            codec = stream.codec_context.name.removesuffix("float")  # ffmpeg's "mp3float"
-            rate = stream.codec_context.sample_rate
-    except av.FFmpegError as exc:
-        # Only ffmpeg's reason: its message also carries the path, which is ours, not the user's.
-        raise BadInput(f"audio does not decode: {exc.strerror or type(exc).__name__}") from exc
-    if samples == 0:
-        raise BadInput("audio does not decode: no samples in the first packets")
-    if not duration or duration <= 0:
-        raise BadInput("audio has no duration")
-    kind_mime = mime if mime.startswith("audio/") else "audio/" + mime.split("/")[-1]
-    return Detection(FileKind.AUDIO, kind_mime,
-                     f"{fmt} audio ({codec}), {rate} Hz, {duration:.1f} s")
-
-
-def _decoded_samples(container: av.container.InputContainer, stream: av.AudioStream) -> int:
-    samples = 0
-    for count, packet in enumerate(container.demux(stream)):
-        for frame in packet.decode():
-            samples += frame.samples
-        if samples or count >= _AUDIO_PROBE_PACKETS:
-            break
-    return samples
-
-
-def _duration(container: av.container.InputContainer, stream: av.AudioStream) -> float | None:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / av.time_base
-    return None

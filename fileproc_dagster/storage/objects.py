@@ -16,6 +16,9 @@ from typing import BinaryIO, Protocol
 from fileproc_dagster.errors import BadInput
 
 CHUNK = 1 << 20
+# Files larger than this go to S3 in parts of this size (here, so configuring the S3 store
+# does not need boto3).
+DEFAULT_PART_SIZE = 8 * 2**20
 
 
 def _digest(stream: BinaryIO) -> str:

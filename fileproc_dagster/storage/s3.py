@@ -27,12 +27,12 @@ from botocore.exceptions import ConnectionError as ServiceConnectionError
 from botocore.exceptions import NoCredentialsError
 
 from fileproc_dagster.errors import ConfigurationError, TransientError
-from fileproc_dagster.storage.objects import CHUNK, check_digest, copy_hashing, object_key
+from fileproc_dagster.storage.objects import (CHUNK, DEFAULT_PART_SIZE, check_digest,
+                                              copy_hashing, object_key)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-DEFAULT_PART_SIZE = 8 * 2**20
 # What S3 and compatible servers answer for "slow down" or "try again later".
 _RETRYABLE_CODES = frozenset({
     "SlowDown", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
