@@ -12,7 +12,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -21,8 +21,10 @@ from pathlib import Path
 from fileproc_dagster.describe import describe, warm_up
 from fileproc_dagster.describe.detect import detect
 from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
+from fileproc_dagster.describe.pool import Extractions, Job, expected_seconds, pool_size
 from fileproc_dagster.describe.preview import preview_image
-from fileproc_dagster.describe.worker import run_bounded, start_worker
+from fileproc_dagster.describe.worker import (Worker, extraction_workers, run_bounded,
+                                              set_memory_limit, start_worker)
 from fileproc_dagster.errors import (BadInput, ConfigurationError, FileprocError, LostUpload,
                                      Undelivered)
 from fileproc_dagster.hooks import NO_HOOKS, Hooks, Point
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 # Keys of a record's details: the small preview picture, and what described the file.
 PREVIEW_IMAGE = "preview_image"
 VERSION = "described_with"
+# A file's extraction result and its seconds (fetching the bytes included).
+Extracted = tuple[Description, float]
 
 
 @dataclass(frozen=True)
@@ -112,9 +116,9 @@ class Pipeline:
                 shutil.copyfileobj(src, dst)
             yield path
 
-    def warm_up(self, image_tags: bool = True) -> None:
-        """Start the extraction worker while the files are being stored and recorded."""
-        start_worker(partial(warm_up, image_tags))
+    def warm_up(self, image_tags: bool = True, workers: int = 1) -> None:
+        """Start the extraction workers while the files are being stored and recorded."""
+        start_worker(partial(warm_up, image_tags), workers)
 
     def store_file(self, key: str) -> StoredObject:
         """Put the upload's bytes under their content key (once: a stored object is kept)."""
@@ -156,25 +160,59 @@ class Pipeline:
         self.hooks.at(Point.AFTER_INSERT, key, content.name)
         return record, detection
 
+    def describe_ahead(self, keys: Iterable[str], options: ExtractOptions, timeout_s: float,
+                       workers: int = 0, memory_bytes: int | None = None,
+                       version: str | None = None) -> Extractions[Extracted]:
+        """Start the extractions of the files of ``keys`` still to describe, on up to
+        ``workers`` bounded workers (0: one per CPU), longest expected first; each result
+        waits for ``describe_file(..., ahead=...)``. Close it when the step ends."""
+        keys = list(keys)
+        if memory_bytes is not None:
+            set_memory_limit(memory_bytes)
+        jobs = []
+        for key in keys:
+            record = self.records.files.get(key)
+            if (record is None or record.state.ended or record.type is None
+                    or record.mime is None or _described(record, version)):
+                continue
+            detection = Detection(FileKind(record.type), record.mime)
+            jobs.append(Job(key, expected_seconds(detection.kind, detection.mime, record.size),
+                            partial(self._extract, record, detection, options, timeout_s)))
+        count = pool_size(workers, len(keys))
+        start_worker(partial(warm_up, options.image_tags), count)
+        return Extractions(jobs, extraction_workers(count))
+
+    def _extract(self, record: Record, detection: Detection, options: ExtractOptions,
+                 timeout_s: float, worker: Worker | None = None,
+                 memory_bytes: int | None = None) -> Extracted:
+        """Describe the file in ``worker`` (None: this process's first, given ``memory_bytes``)."""
+        call = worker.call if worker else partial(run_bounded, memory_bytes=memory_bytes)
+        started = time.monotonic()
+        with self.source(record) as path:
+            result = call(self.hooks.extraction(describe, record.key, record.name), path,
+                          detection, options, timeout_s=timeout_s,
+                          what=f"describing {record.name!r}")
+        return result, time.monotonic() - started
+
     def describe_file(self, key: str, options: ExtractOptions, timeout_s: float,
-                      memory_bytes: int | None = None,
-                      version: str | None = None) -> tuple[Record, Description | None]:
-        """Extract text and facts in the bounded worker; skipped when already described
-        (by the extractors of ``version``, when one is given: another one describes again)."""
+                      memory_bytes: int | None = None, version: str | None = None,
+                      ahead: Extractions[Extracted] | None = None
+                      ) -> tuple[Record, Description | None]:
+        """Extract text and facts in a bounded worker (or take what ``ahead`` extracted);
+        skipped when already described (by the extractors of ``version``, when one is given:
+        another one describes again)."""
         record = self.record(key)
-        described = record.state in (State.DESCRIBED, State.DONE)
-        if described and (version is None or (record.details or {}).get(VERSION) == version):
+        if _described(record, version):
             return record, None
         if record.type is None or record.mime is None:
             raise FileprocError(f"{key!r} has not been stored yet")
-        detection = Detection(FileKind(record.type), record.mime)
-        started = time.monotonic()
-        with self.source(record) as path:
-            result = run_bounded(self.hooks.extraction(describe, key, record.name), path,
-                                 detection, options, timeout_s=timeout_s,
-                                 what=f"describing {record.name!r}", memory_bytes=memory_bytes)
+        if ahead is not None and key in ahead:
+            result, seconds = ahead.result(key)
+        else:
+            result, seconds = self._extract(record, Detection(FileKind(record.type), record.mime),
+                                            options, timeout_s, memory_bytes=memory_bytes)
         self.hooks.at(Point.AFTER_DESCRIBE, key, record.name)
-        details = {**result.details, "extraction_seconds": round(time.monotonic() - started, 3)}
+        details = {**result.details, "extraction_seconds": round(seconds, 3)}
         if result.thumbnail:
             details["thumbnail"] = self.objects.put_bytes(
                 f"thumbnails/{record.sha256[:2]}/{record.sha256}.png", result.thumbnail)
@@ -247,3 +285,9 @@ class Pipeline:
     def fail(self, key: str, reason: str) -> None:
         """End a file in ``failed`` (retries exhausted); its upload stays where it is."""
         self.records.files.fail(key, reason, state=State.FAILED)
+
+
+def _described(record: Record, version: str | None) -> bool:
+    """Described already (by the extractors of ``version``, when one is given)."""
+    return record.state in (State.DESCRIBED, State.DONE) and (
+        version is None or (record.details or {}).get(VERSION) == version)

@@ -35,6 +35,15 @@ def parse_size(text: str | None, default: int) -> int:
     return int(value)
 
 
+def parse_count(text: str | None) -> int:
+    """A count of workers: a whole number, 0 or empty meaning "one per CPU"."""
+    if not text or not text.strip():
+        return 0
+    if not text.strip().isdigit():
+        raise ValueError(f"not a count of workers: {text!r} (e.g. 2; 0: one per CPU)")
+    return int(text)
+
+
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
@@ -115,6 +124,7 @@ class Settings:
     parallel_runs: int = 2
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     worker_memory_bytes: int = DEFAULT_WORKER_MEMORY_BYTES
+    extraction_workers: int = 0  # per run; 0: one per CPU the run may use
     s3: S3Location | None = None  # objects on S3 instead of store_dir
     image_tags: bool = True  # FILEPROC_IMAGE_TAGS=0 turns the image tagger and faces off
     execution: Execution = Execution()
@@ -150,6 +160,7 @@ class Settings:
                                         DEFAULT_MAX_UPLOAD_BYTES),
             worker_memory_bytes=parse_size(env.get("FILEPROC_WORKER_MEMORY_BYTES"),
                                            DEFAULT_WORKER_MEMORY_BYTES),
+            extraction_workers=parse_count(env.get("FILEPROC_EXTRACTION_WORKERS")),
             s3=parse_store(env.get("FILEPROC_STORE"), env.get("FILEPROC_S3_ENDPOINT_URL")),
             image_tags=(env.get("FILEPROC_IMAGE_TAGS") or "1").strip().lower()
             not in ("0", "false", "no", "off"),

@@ -7,7 +7,8 @@ the upload deleted and the notification sent.
 A run may cover one partition or a contiguous range of them (a batch of new uploads; a
 backfill from the UI is one batch too, ``single_run_asset``): each asset handles the files of
 its run one by one, so every file keeps its own metadata, retries, time limit and error (see
-``files.for_each_file``).
+``files.for_each_file``). The description step starts the extractions of its files ahead, on
+a worker process per CPU, and takes each file's outcome in its turn.
 """
 
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from fileproc_dagster.describe.pool import pool_size
 from fileproc_dagster.describe.version import extractor_version
 from fileproc_dagster.hooks import Hooks
 
@@ -63,6 +65,9 @@ class DescribeConfig(dg.Config):
     image_tags: bool | None = Field(
         default=None, description="Tag what photos show and count faces; empty: "
                                   "FILEPROC_IMAGE_TAGS.")
+    extraction_workers: int | None = Field(
+        default=None, description="Files of this run extracted at once, each in its own "
+                                  "worker process; empty: FILEPROC_EXTRACTION_WORKERS.")
 
 
 @single_run_asset(partitions_def=uploads_partitions, group_name=GROUP,
@@ -74,9 +79,10 @@ def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
                   extractor: ExtractorResource,
                   hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
     """The uploaded file's bytes in the object store, under a content-addressed key (while
-    the extraction worker starts, for the description step to come)."""
+    the extraction workers start, for the description step to come)."""
     files = pipeline(uploads, records, notifier, hooks, object_store)
-    files.warm_up(extractor.image_tags)
+    files.warm_up(extractor.image_tags,
+                  pool_size(extractor.extraction_workers, len(context.partition_keys)))
 
     def store(key: str) -> dict[str, Any]:
         stored = files.store_file(key)
@@ -133,14 +139,21 @@ def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
                                 whisper_model=config.whisper_model,
                                 image_tags=config.image_tags)
     version = extractor_version(options)
+    workers = (extractor.extraction_workers if config.extraction_workers is None
+               else config.extraction_workers)
+    # The run's extractions start at once, spread over the workers; each file's outcome is
+    # taken (and its errors met) in its turn below.
+    with files.describe_ahead(context.partition_keys, options, config.timeout_s, workers,
+                              extractor.worker_memory_bytes, version) as ahead:
 
-    def describe(key: str) -> dict[str, Any]:
-        record, result = files.describe_file(key, options, config.timeout_s,
-                                             extractor.worker_memory_bytes, version=version)
-        check_has_text(context, record)
-        return shown.description(record, reused=result is None)
+        def describe(key: str) -> dict[str, Any]:
+            record, result = files.describe_file(key, options, config.timeout_s,
+                                                 extractor.worker_memory_bytes, version, ahead)
+            check_has_text(context, record)
+            return shown.description(record, reused=result is None)
 
-    yield for_each_file(context, files, "describing the file", describe)
+        described = for_each_file(context, files, "describing the file", describe)
+    yield described
     yield from check_outputs(context, [HAS_TEXT])
 
 

@@ -87,6 +87,9 @@ class ExtractorResource(dg.ConfigurableResource):
     max_image_pixels: int = 100_000_000
     worker_memory_bytes: int = DEFAULT_MEMORY_BYTES
     image_tags: bool = True
+    extraction_workers: int = Field(default=0, description=(
+        "Extraction worker processes of a run's description step, each within "
+        "worker_memory_bytes; 0: one per CPU the run may use (never more than its files)."))
 
     def options(self, **overrides: object) -> ExtractOptions:
         values = {k: getattr(self, k) for k in ExtractOptions.__dataclass_fields__}

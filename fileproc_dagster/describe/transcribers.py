@@ -73,9 +73,12 @@ def _keep(segments: list[Segment]) -> tuple[tuple[Segment, ...], int]:
 
 
 def _threads() -> int:
-    # CTranslate2 and torch scale poorly past a few threads for tiny models, and on a small
-    # machine more threads than cores only adds contention.
-    return max(1, min(4, os.cpu_count() or 1))
+    # CTranslate2 and torch scale poorly past a few threads for tiny models, and more threads
+    # than cores only adds contention: a worker beside others takes its share of the CPUs
+    # (several files at once use the cores better than one file on several threads).
+    from fileproc_dagster.describe.worker import cores
+
+    return max(1, min(4, cores()))
 
 
 def _faster_whisper_dir(model: str) -> str:

@@ -21,9 +21,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import Any, TypeVar
 
+from fileproc_dagster.describe.processes import descendants, tree_rss
 from fileproc_dagster.errors import MemoryLimit, StepTimeout, TransientError
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ DEFAULT_MEMORY_BYTES = 2 * 2**30
 # (faster-whisper reserves ~3x what it touches), so it sits well above the RSS limit.
 DATA_LIMIT_FACTOR = 4
 POLL_S = 0.05
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 @contextmanager
@@ -76,39 +75,32 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _init_worker(limit: int | None) -> None:
-    """Worker initializer: follow the parent out, cap the data segment (inherited by
-    tesseract and other children)."""
+def available_cpus() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+_cores: int | None = None  # in a worker process: its share of the CPUs
+
+
+def cores() -> int:
+    """The CPUs the extraction in this process should keep busy: its worker's share when
+    several workers run side by side, else all this process may use."""
+    return _cores or available_cpus()
+
+
+def _init_worker(limit: int | None, share: int | None = None) -> None:
+    """Worker initializer: follow the parent out, note its share of the CPUs, cap the data
+    segment (inherited by tesseract and other children)."""
+    global _cores
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    _cores = share
     if not limit:
         return
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     resource.setrlimit(resource.RLIMIT_DATA, (
         limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
-
-
-def _descendants(pid: int) -> list[int]:
-    """Child processes of ``pid``, recursively (Linux /proc; empty elsewhere)."""
-    found: list[int] = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            pids = [int(p) for p in children.read_text().split()]
-        except OSError:
-            continue
-        for child in pids:
-            found += [child, *_descendants(child)]
-    return found
-
-
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and its children (0 where /proc is not available)."""
-    total = 0
-    for each in (pid, *_descendants(pid)):
-        try:
-            total += int(Path(f"/proc/{each}/statm").read_text().split()[1]) * _PAGE
-        except (OSError, IndexError, ValueError):
-            continue  # exited in between
-    return total
 
 
 def _mib(n: int) -> str:
@@ -119,11 +111,14 @@ class Worker:
     """One long-lived worker process; killed and replaced when a call overruns its limits.
 
     ``memory_bytes`` bounds the resident memory of the worker and its children (None: no
-    bound); a call over it stops the worker and raises MemoryLimit.
+    bound); a call over it stops the worker and raises MemoryLimit. ``cores`` is its share of
+    the CPUs (None: all), which sizes the threads of its models (see ``cores()``).
     """
 
-    def __init__(self, memory_bytes: int | None = DEFAULT_MEMORY_BYTES) -> None:
+    def __init__(self, memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
+                 cores: int | None = None) -> None:
         self.memory_bytes = memory_bytes
+        self.cores = cores
         self._pool: ProcessPoolExecutor | None = None
         self._calls = 0  # calls served by the current process
         self._lock = threading.Lock()
@@ -133,7 +128,7 @@ class Worker:
             data = self.memory_bytes * DATA_LIMIT_FACTOR if self.memory_bytes else None
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(data,))
+                initializer=_init_worker, initargs=(data, self.cores))
             self._calls = 0
         return self._pool
 
@@ -150,13 +145,20 @@ class Worker:
                 self.memory_bytes = memory_bytes
                 self.kill()
 
+    def set_cores(self, cores: int | None) -> None:
+        """Change the share of the CPUs; a running worker is replaced on the next call."""
+        with self._lock:
+            if cores != self.cores:
+                self.cores = cores
+                self.kill()
+
     def kill(self) -> None:
         """Stop the worker process (and what it started, e.g. tesseract) now."""
         pool, self._pool = self._pool, None
         if pool is None:
             return
         for process in list(getattr(pool, "_processes", {}).values()):
-            for child in _descendants(process.pid):  # before the parent: no reparenting
+            for child in descendants(process.pid):  # before the parent: no reparenting
                 with suppress(ProcessLookupError):
                     os.kill(child, signal.SIGKILL)
             process.kill()
@@ -222,21 +224,47 @@ class Worker:
                     f"of {_mib(self.memory_bytes)}; the worker process was stopped")
 
 
-_worker = Worker()
-atexit.register(_worker.kill)
-# A run worker is itself a multiprocessing child: at its exit multiprocessing joins its
-# children before atexit runs, so the extraction worker must be stopped first.
-multiprocessing.util.Finalize(_worker, _worker.kill, exitpriority=100)
+def _new_worker(memory_bytes: int | None) -> Worker:
+    worker = Worker(memory_bytes)
+    atexit.register(worker.kill)
+    # A run worker is itself a multiprocessing child: at its exit multiprocessing joins its
+    # children before atexit runs, so the extraction worker must be stopped first.
+    multiprocessing.util.Finalize(worker, worker.kill, exitpriority=100)
+    return worker
 
 
-def start_worker(fn: Callable[[], object]) -> None:
-    """Start this process's extraction worker ahead of time, so its start overlaps other work."""
-    _worker.warm_up(fn)
+_worker = _new_worker(DEFAULT_MEMORY_BYTES)
+_workers = [_worker]  # this process's extraction workers; the first one serves alone
+_workers_lock = threading.Lock()
+
+
+def extraction_workers(count: int) -> list[Worker]:
+    """The first ``count`` extraction workers of this process (processes start on first use),
+    each given an equal share of the CPUs."""
+    count = max(1, count)
+    with _workers_lock:
+        while len(_workers) < count:
+            _workers.append(_new_worker(_worker.memory_bytes))
+        chosen = _workers[:count]
+    share = max(1, available_cpus() // count) if count > 1 else None
+    for worker in chosen:
+        worker.set_cores(share)
+    return chosen
+
+
+def start_worker(fn: Callable[[], object], count: int = 1) -> None:
+    """Start this process's first ``count`` extraction workers ahead of time, so their start
+    overlaps other work."""
+    for worker in extraction_workers(count):
+        worker.warm_up(fn)
 
 
 def set_memory_limit(memory_bytes: int | None) -> None:
-    """Bound the memory of this process's extraction worker (None or 0: unbounded)."""
-    _worker.set_memory_limit(memory_bytes or None)
+    """Bound the memory of each of this process's extraction workers (None or 0: unbounded)."""
+    with _workers_lock:
+        chosen = list(_workers)
+    for worker in chosen:
+        worker.set_memory_limit(memory_bytes or None)
 
 
 def run_bounded(fn: Callable[..., T], *args: Any, timeout_s: float, what: str,
