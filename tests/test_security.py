@@ -129,6 +129,8 @@ def test_processes_are_started_only_where_reviewed_and_never_through_a_shell() -
     reviewed = {
         # tesseract reads the page as PNG on stdin: ["tesseract", "stdin", "stdout", -l, lang]
         ("describe/ocr.py", "subprocess.run"),
+        # the installed language packs: ["tesseract", "--list-langs"], no argument of ours
+        ("describe/languages.py", "subprocess.run"),
         # `fileproc dev` replaces itself with `dagster dev -h HOST -p PORT`
         ("app/cli/setup.py", "os.execvp"),
     }
