@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -17,7 +18,7 @@ from fileproc_dagster.definitions import ASSETS, build_definitions, build_resour
 from fileproc_dagster.describe.images import thumbnail_png
 from fileproc_dagster.describe.preview import INLINE_LIMIT, preview_image, preview_markdown
 from fileproc_dagster.defs.assets import file_description
-from fileproc_dagster.defs.failures import run_failure_notifier
+from fileproc_dagster.defs.failures import run_error, run_failure_notifier
 from fileproc_dagster.defs.metadata import files_tag, location
 from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.defs.resources import ExtractorResource
@@ -135,3 +136,23 @@ def test_a_failed_run_is_notified_once(settings: Settings, tmp_path: Path) -> No
     assert len(notices) == 1, lines
     assert notices[0]["key"] == key and "file_record" in notices[0]["message"]  # detection
     assert "empty file" in notices[0]["message"] and result.run_id in notices[0]["message"]
+
+
+def test_a_run_failed_outside_its_steps_is_notified_with_the_executors_error() -> None:
+    from dagster._core.events import DagsterEventType, JobFailureData
+    from dagster._utils.error import serializable_error_info_from_exc_info
+
+    try:
+        raise RuntimeError("During celery execution errors occurred in workers: "
+                           "[file_description]: redis connection reset")
+    except RuntimeError:
+        error = serializable_error_info_from_exc_info(sys.exc_info())
+    generic = ('Execution of run for "process_file" failed. '
+               "An exception was thrown during execution.")
+
+    def failure(data: JobFailureData) -> dg.DagsterEvent:
+        return dg.DagsterEvent(DagsterEventType.RUN_FAILURE.value, "process_file",
+                               message=generic, event_specific_data=data)
+
+    assert "redis connection reset" in run_error(failure(JobFailureData(error=error)))
+    assert run_error(failure(JobFailureData(error=None))) == generic

@@ -44,6 +44,15 @@ def failures(steps: Sequence[dg.DagsterEvent], files: Sequence[str]) -> list[tup
     return found
 
 
+def run_error(failure: dg.DagsterEvent) -> str:
+    """Why a run failed outside its steps: the executor's error (a Celery task that raised, a
+    step that could not be submitted) rather than Dagster's "An exception was thrown"."""
+    data = failure.event_specific_data
+    error = getattr(data, "error", None)
+    return (error.message.strip() if error is not None and error.message.strip() else
+            failure.message or "run failed")
+
+
 def message(run_id: str, files: Sequence[str], failed: Sequence[tuple[str, str, str]]) -> str:
     """One readable message: the run, how many files it covered, and what failed where."""
     lines = [f"{key} at {step}: {' '.join(error.split())[:_ERROR_CHARS]}"
@@ -71,8 +80,7 @@ def run_failure_notifier(context: dg.RunFailureSensorContext, records: RecordsRe
     files = run_partitions(run, {key: i for i, key in enumerate(keys)}, keys)
     failed = failures(context.get_step_failure_events(), files)
     if not failed:  # the run failed outside any step (e.g. its worker died)
-        failed = [(key, "run", context.failure_event.message or "run failed")
-                  for key in files[:1] or ["?"]]
+        failed = [(key, "run", run_error(context.failure_event)) for key in files[:1] or ["?"]]
     if run.tags.get(VERDICT_TAG) and all(_quarantined(records, key) for key, _, _ in failed):
         return  # a bad file's own run, reporting its verdict: "Quarantined ..." was sent
     text = message(run.run_id, files, failed)
