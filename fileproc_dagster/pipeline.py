@@ -116,9 +116,9 @@ class Pipeline:
                 shutil.copyfileobj(src, dst)
             yield path
 
-    def warm_up(self, image_tags: bool = True, workers: int = 1) -> None:
+    def warm_up(self, workers: int = 1) -> None:
         """Start the extraction workers while the files are being stored and recorded."""
-        start_worker(partial(warm_up, image_tags), workers)
+        start_worker(warm_up, workers)
 
     def store_file(self, key: str) -> StoredObject:
         """Put the upload's bytes under their content key (once: a stored object is kept)."""
@@ -179,7 +179,7 @@ class Pipeline:
             jobs.append(Job(key, expected_seconds(detection.kind, detection.mime, record.size),
                             partial(self._extract, record, detection, options, timeout_s)))
         count = pool_size(workers, len(keys))
-        start_worker(partial(warm_up, options.image_tags), count)
+        start_worker(warm_up, count)
         return Extractions(jobs, extraction_workers(count))
 
     def _extract(self, record: Record, detection: Detection, options: ExtractOptions,

