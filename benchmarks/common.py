@@ -151,6 +151,17 @@ def dir_breakdown(path: Path) -> dict[str, int]:
     return parts
 
 
+def tiny_files(upload_dir: Path, count: int, tag: str) -> list[str]:
+    """Write ``count`` small, distinct text files into ``upload_dir``; their names."""
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i in range(count):
+        name = f"note_{tag}_{i:05d}.txt"
+        (upload_dir / name).write_text(f"Note {tag} {i}: the meeting moved to room {i}.\n")
+        names.append(name)
+    return names
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile (q in 0..100); NaN for no values."""
     if not values:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import log, median, tree_cpu_s
+from benchmarks.common import log, median, tiny_files, tree_cpu_s
 from benchmarks.pg import DEFAULT_ADMIN_URL, temporary_databases
 from benchmarks.procs import machine_busy_cpu, server_cpu
 
@@ -68,15 +68,6 @@ def _server_counts(admin_url: str, database: str) -> tuple[int, float]:
     return int(sessions), float(active)
 
 
-def _tiny_files(upload_dir: Path, count: int, tag: str) -> list[str]:
-    upload_dir.mkdir(parents=True, exist_ok=True)
-    names = []
-    for i in range(count):
-        name = f"note_{tag}_{i:05d}.txt"
-        (upload_dir / name).write_text(f"Note {tag} {i}: the meeting moved to room {i}.\n")
-        names.append(name)
-    return names
-
 
 def measure(admin_url: str, root: Path, files: int, per_run: int, size: int,
             tag: str) -> Measure:
@@ -101,7 +92,7 @@ def measure(admin_url: str, root: Path, files: int, per_run: int, size: int,
         os.environ["DAGSTER_PG_URL"] = dagster_url
         records = Records(settings.db_url)
         keys = []
-        for name in _tiny_files(settings.upload_dir, files, tag):
+        for name in tiny_files(settings.upload_dir, files, tag):
             admitted = admit(settings.upload_dir, settings.quarantine_dir, name, records)
             assert isinstance(admitted, Received), f"{name} was not admitted: {admitted}"
             keys.append(admitted.key)

@@ -39,7 +39,7 @@ from typing import Any
 
 import psutil
 
-from benchmarks.common import BENCH_ROOT, dir_bytes, log, median, tree_cpu_s
+from benchmarks.common import BENCH_ROOT, dir_bytes, log, median, tiny_files, tree_cpu_s
 
 CODE_VARIABLE = "FILEPROC_BENCH_CODE"
 # Set (with DAGSTER_EVENT_BATCH_SIZE) to measure a batched SQLite event log: a prototype,
@@ -109,14 +109,6 @@ def profile_parts(session: Any) -> dict[str, float]:
     return totals
 
 
-def _tiny_files(upload_dir: Path, count: int, tag: str) -> list[str]:
-    names = []
-    for i in range(count):
-        name = f"note_{tag}_{i:05d}.txt"
-        (upload_dir / name).write_text(f"Note {tag} {i}: the meeting moved to room {i}.\n")
-        names.append(name)
-    return names
-
 
 def one_pass(files: int, per_run: int, profile: Path | None) -> dict[str, Any]:
     """Process ``files`` new tiny files in runs of ``per_run`` on a fresh SQLite instance."""
@@ -151,7 +143,7 @@ def one_pass(files: int, per_run: int, profile: Path | None) -> dict[str, Any]:
 
         def batch(count: int, tag: str) -> list[str]:
             keys = []
-            for name in _tiny_files(settings.upload_dir, count, tag):
+            for name in tiny_files(settings.upload_dir, count, tag):
                 admitted = admit(settings.upload_dir, settings.quarantine_dir, name, records)
                 assert isinstance(admitted, Received), f"{name}: {admitted}"
                 keys.append(admitted.key)
