@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from fileproc_dagster.describe.worker import cores
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
@@ -76,8 +78,6 @@ def _threads() -> int:
     # CTranslate2 and torch scale poorly past a few threads for tiny models, and more threads
     # than cores only adds contention: a worker beside others takes its share of the CPUs
     # (several files at once use the cores better than one file on several threads).
-    from fileproc_dagster.describe.worker import cores
-
     return max(1, min(4, cores()))
 
 
