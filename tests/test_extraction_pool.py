@@ -158,4 +158,5 @@ def test_closing_early_stops_the_extractions_nobody_waits_for(tmp_path: Path) ->
 
 def _sleep_long(folder: Path, name: str, worker: Worker) -> None:
     (folder / name).touch()
+    time.sleep(0.5)  # still fetching the bytes when the step closes: the worker is idle
     worker.call(time.sleep, 600, timeout_s=900, what=name)

@@ -30,6 +30,7 @@ AUDIO_BYTES_PER_SECOND = {"audio/x-wav": 32_000, "audio/wav": 32_000, "audio/fla
 COMPRESSED_AUDIO_BYTES_PER_SECOND = 8_000
 OCR_S_PER_PAGE = 1.5
 PDF_BYTES_PER_PAGE = 400_000
+CLOSE_POLL_S = 0.1
 
 
 def expected_seconds(kind: FileKind, mime: str, size: int) -> float:
@@ -101,14 +102,18 @@ class Extractions(Generic[T]):
     def close(self) -> None:
         with self._lock:
             dropped, self._queue = self._queue, []
-            running = list(self._running.values())
         for job in dropped:
             self._futures[job.key].cancel()
-        for worker, key in running:
-            if not self._futures[key].done():
-                worker.kill()
+        # A job may hand its file to its worker only after the first kill (it was still
+        # fetching the bytes): kill again until every thread has let go.
         for thread in self._threads:
-            thread.join()
+            while thread.is_alive():
+                with self._lock:
+                    running = list(self._running.values())
+                for worker, key in running:
+                    if not self._futures[key].done():
+                        worker.kill()
+                thread.join(CLOSE_POLL_S)
 
     def __enter__(self) -> Extractions[T]:
         return self
