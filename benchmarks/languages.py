@@ -19,8 +19,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from benchmarks.common import default_corpus, log
-from fileproc_dagster.describe.languages import identify, language_model, read_page
-from fileproc_dagster.describe.ocr import ocr_image
+from fileproc_dagster.describe.ocr.languages import identify, language_model, read_page
+from fileproc_dagster.describe.ocr.tesseract import ocr_image
 
 ENGLISH = ("The quarterly meeting of the harbour trust\nwill be held on Tuesday 14 May at 7 pm\n"
            "in the reading room above the old library.\nMembers are asked to bring the "

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fileproc_dagster.describe.detect import detect
-from fileproc_dagster.describe.documents import describe_document
+from fileproc_dagster.describe.documents.describe import describe_document
 from fileproc_dagster.describe.model import ExtractOptions
 
 CLEAN_SCAN = "letter_8781.png"

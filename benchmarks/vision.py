@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fileproc_dagster.describe.images import describe_image
+from fileproc_dagster.describe.images.describe import describe_image
 from fileproc_dagster.describe.model import ExtractOptions
 
 _CORPUS_PHOTOS = ("IMG_20180619_135726.jpg", "DSC7831.JPG", "chelsea_5332.png",
@@ -56,7 +56,7 @@ def _rss_mib() -> float:
 
 
 def measure(paths: list[Path], repeats: int) -> dict[str, Any]:
-    from fileproc_dagster.describe.vision import models
+    from fileproc_dagster.describe.images.vision import models
 
     plain, tagged = ExtractOptions(image_tags=False), ExtractOptions()
     for path in paths:  # first decodes, tesseract start, caches

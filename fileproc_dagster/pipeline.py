@@ -21,9 +21,10 @@ from pathlib import Path
 from fileproc_dagster.describe import describe, warm_up
 from fileproc_dagster.describe.detect import detect
 from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
-from fileproc_dagster.describe.pool import Extractions, Job, expected_seconds, pool_size
+from fileproc_dagster.describe.formats import expected_seconds
+from fileproc_dagster.workers.pool import Extractions, Job, pool_size
 from fileproc_dagster.describe.preview import preview_image
-from fileproc_dagster.describe.worker import (Worker, extraction_workers, run_bounded,
+from fileproc_dagster.workers.worker import (Worker, extraction_workers, run_bounded,
                                               set_memory_limit, start_worker)
 from fileproc_dagster.errors import (BadInput, ConfigurationError, FileprocError, LostUpload,
                                      Undelivered)

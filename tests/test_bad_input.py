@@ -18,7 +18,7 @@ import dagster as dg
 import pytest
 
 import hostile as h
-from fileproc_dagster.describe import worker
+from fileproc_dagster.workers import worker
 from fileproc_dagster.app.runner import Outcome, process_paths
 from fileproc_dagster.settings import Settings
 

@@ -16,8 +16,9 @@ from fileproc_dagster.definitions import ASSETS, build_resources
 from fileproc_dagster.defs._dagster_compat import partition_range_tags
 from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.describe.model import ExtractOptions, FileKind
-from fileproc_dagster.describe.pool import Extractions, Job, expected_seconds, pool_size
-from fileproc_dagster.describe.worker import (DEFAULT_MEMORY_BYTES, Worker, available_cpus,
+from fileproc_dagster.describe.formats import expected_seconds
+from fileproc_dagster.workers.pool import Extractions, Job, pool_size
+from fileproc_dagster.workers.worker import (DEFAULT_MEMORY_BYTES, Worker, available_cpus,
                                               cores, extraction_workers, set_memory_limit)
 from fileproc_dagster.errors import MemoryLimit, StepTimeout
 from fileproc_dagster.intake.admit import receive

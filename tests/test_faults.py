@@ -20,7 +20,7 @@ from daemon import (FAULTY, Daemon, drop, leftovers, live_runs, make_png, make_s
 from support import faults
 
 from fileproc_dagster.intake.admit import receive
-from fileproc_dagster.describe.worker import run_bounded
+from fileproc_dagster.workers.worker import run_bounded
 from fileproc_dagster.errors import StepTimeout
 from fileproc_dagster.hooks import NO_HOOKS, Hooks, Point
 from fileproc_dagster.storage.records import Records

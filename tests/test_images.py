@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.images import describe_image
+from fileproc_dagster.describe.images.describe import describe_image
 from fileproc_dagster.describe.model import Description, ExtractOptions
 
 OPTIONS = ExtractOptions()

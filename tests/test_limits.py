@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fileproc_dagster.errors import MemoryLimit, StepTimeout
-from fileproc_dagster.describe.worker import Worker, deadline
+from fileproc_dagster.workers.worker import Worker, deadline
 
 
 def test_worker_overrun_is_killed_and_replaced() -> None:

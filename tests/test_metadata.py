@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from PIL import Image, PngImagePlugin
 
-from fileproc_dagster.describe.images import describe_image
-from fileproc_dagster.describe.metadata import merge
+from fileproc_dagster.describe.images.describe import describe_image
+from fileproc_dagster.describe.images.metadata import merge
 from fileproc_dagster.describe.model import ExtractOptions
-from fileproc_dagster.describe.xmp import MAX_PACKET_BYTES
+from fileproc_dagster.describe.images.xmp import MAX_PACKET_BYTES
 from fileproc_dagster.errors import BadInput
 
 OPTIONS = ExtractOptions()

@@ -128,9 +128,9 @@ def test_processes_are_started_only_where_reviewed_and_never_through_a_shell() -
     """Each new call site must be added here after checking no name reaches its command."""
     reviewed = {
         # tesseract reads the page as PNG on stdin: ["tesseract", "stdin", "stdout", -l, lang]
-        ("describe/ocr.py", "subprocess.run"),
+        ("describe/ocr/tesseract.py", "subprocess.run"),
         # the installed language packs: ["tesseract", "--list-langs"], no argument of ours
-        ("describe/languages.py", "subprocess.run"),
+        ("describe/ocr/languages.py", "subprocess.run"),
         # `fileproc dev` replaces itself with `dagster dev -h HOST -p PORT`
         ("app/cli/setup.py", "os.execvp"),
     }

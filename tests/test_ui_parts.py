@@ -15,7 +15,7 @@ import dagster as dg
 from PIL import Image
 
 from fileproc_dagster.definitions import ASSETS, build_definitions, build_resources
-from fileproc_dagster.describe.images import thumbnail_png
+from fileproc_dagster.describe.images.describe import thumbnail_png
 from fileproc_dagster.describe.preview import INLINE_LIMIT, preview_image, preview_markdown
 from fileproc_dagster.defs.assets import file_description
 from fileproc_dagster.defs.failures import run_error, run_failure_notifier

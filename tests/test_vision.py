@@ -13,10 +13,10 @@ import skimage
 import sklearn
 from PIL import Image
 
-from fileproc_dagster.describe.efficientnet import read_state_dict
-from fileproc_dagster.describe.images import describe_image
+from fileproc_dagster.describe.images.efficientnet import read_state_dict
+from fileproc_dagster.describe.images.describe import describe_image
 from fileproc_dagster.describe.model import ExtractOptions
-from fileproc_dagster.describe.vision import look
+from fileproc_dagster.describe.images.vision import look
 from fileproc_dagster.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ socket.socket.connect_ex = refuse
 socket.create_connection = refuse
 socket.getaddrinfo = refuse
 from PIL import Image
-from fileproc_dagster.describe.vision import Seer
+from fileproc_dagster.describe.images.vision import Seer
 sight = Seer().look(Image.open(sys.argv[1]).convert("RGB"))
 print(sight.categories[0], len(sight.faces))
 """
@@ -129,7 +129,7 @@ def test_weights_reader_refuses_foreign_objects(tmp_path: Path) -> None:
 def test_tags_in_the_bounded_extraction_worker() -> None:
     from fileproc_dagster.describe import describe, warm_up
     from fileproc_dagster.describe.detect import detect
-    from fileproc_dagster.describe.worker import DEFAULT_MEMORY_BYTES, Worker
+    from fileproc_dagster.workers.worker import DEFAULT_MEMORY_BYTES, Worker
 
     path = SKIMAGE / "chelsea.png"
     worker = Worker(DEFAULT_MEMORY_BYTES)

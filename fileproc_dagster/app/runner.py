@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 
 from fileproc_dagster.app.instance import prepare_dagster_home
-from fileproc_dagster.describe import worker
+from fileproc_dagster.workers import worker
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.intake.admit import admit, record_refusal
 from fileproc_dagster.intake.moves import copy_into

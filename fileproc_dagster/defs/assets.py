@@ -18,7 +18,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from fileproc_dagster.describe.pool import pool_size
+from fileproc_dagster.workers.pool import pool_size
 from fileproc_dagster.describe.version import extractor_version
 from fileproc_dagster.hooks import Hooks
 

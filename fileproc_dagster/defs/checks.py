@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from fileproc_dagster.describe.formats import text_expected
 from fileproc_dagster.storage.objects import ObjectStore, stored_digest
 from fileproc_dagster.storage.records import Record
 
@@ -30,9 +31,10 @@ def check_has_text(context: dg.AssetExecutionContext, record: Record) -> None:
     if not is_check_selected(context, HAS_TEXT):
         return
     words = len((record.text or "").split())
-    passed = words > 0 or record.type == "image"
+    passed = words > 0 or not text_expected(record.type, record.mime)
     said = (f"{words} words" if words else
-            "an image: text is optional" if passed else f"no text in this {record.type}")
+            f"text is optional in this {record.type}" if passed else
+            f"no text in this {record.type}")
     report_partition_check(context, HAS_TEXT, record.key, passed, said,
                            metadata={"words": words, "type": record.type or ""})
 

@@ -20,7 +20,7 @@ from typing import Any
 import dagster as dg
 
 from fileproc_dagster.errors import BadInput, ConfigurationError, LostUpload
-from fileproc_dagster.describe.worker import deadline
+from fileproc_dagster.workers.worker import deadline
 from fileproc_dagster.pipeline import Pipeline
 
 from ._dagster_compat import add_partition_metadata

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
+from fileproc_dagster.describe.formats import for_mime
+from fileproc_dagster.describe.model import Description, Detection, ExtractOptions
 
 
 def warm_up() -> None:
@@ -15,22 +16,18 @@ def warm_up() -> None:
     documents or recordings never pays for them, and a page queued behind the warm-up does not
     wait for them.
     """
-    from fileproc_dagster.describe import documents, images  # noqa: F401
+    import fileproc_dagster.describe.documents.describe
+    import fileproc_dagster.describe.images.describe  # noqa: F401
 
 
 def describe(path: Path, detection: Detection, options: ExtractOptions) -> Description:
-    """Describe a file of a detected kind: OCR text, image facts or a transcript."""
-    # Imported per kind so a worker only loads the libraries (and models) it needs.
-    if detection.kind is FileKind.DOCUMENT:
-        from fileproc_dagster.describe.documents import describe_document
-
-        return describe_document(path, detection.mime, options)
-    if detection.kind is FileKind.IMAGE:
-        from fileproc_dagster.describe.images import describe_image
-
-        return describe_image(path, options)
-    if detection.kind is FileKind.AUDIO:
-        from fileproc_dagster.describe.audio import describe_audio
-
-        return describe_audio(path, options)
-    raise BadInput(f"no extractor for {detection.mime}", verdict="unsupported")
+    """Describe a file of a detected kind with its format's reader (see ``formats.py``)."""
+    if path.stat().st_size == 0:
+        raise BadInput("empty file (0 bytes)")
+    mime = detection.mime.split(";")[0].strip().lower()
+    found = for_mime(mime, detection.kind)
+    if found is None or not found.reader:
+        raise BadInput(f"{mime} is not a {detection.kind} format that can be read",
+                       verdict="unsupported")
+    # Imported per format so a worker only loads the libraries (and models) it needs.
+    return found.read()(path, mime, options)

@@ -22,28 +22,10 @@ import zipfile
 from pathlib import Path
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.model import DOCX_MIME, PDF_MIME, Detection, ExtractOptions, FileKind
+from fileproc_dagster.describe.formats import for_mime
+from fileproc_dagster.describe.model import DOCX_MIME, Detection, ExtractOptions, FileKind
 
 log = logging.getLogger(__name__)
-
-_ZIP_MIMES = {"application/zip", "application/x-zip-compressed", "application/x-zip", DOCX_MIME,
-              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-              "application/vnd.openxmlformats-officedocument.presentationml.presentation"}
-_AV_MIMES = {"application/ogg", "application/x-matroska", "application/mp4"}
-_TEXT_MIMES = {"application/json", "application/csv", "application/x-ndjson"}
-_UNSUPPORTED = {
-    "text/html": "HTML web pages are not supported",
-    "application/xhtml+xml": "HTML web pages are not supported",
-    "text/xml": "XML files are not supported",
-    "application/xml": "XML files are not supported",
-    "image/svg+xml": "SVG drawings are not supported",
-    "text/rtf": "RTF documents are not supported",
-    "application/msword": "legacy Word .doc files are not supported (save as .docx or PDF)",
-    **{mime: "archives are not unpacked" for mime in (
-        "application/gzip", "application/x-tar", "application/x-7z-compressed",
-        "application/x-rar", "application/vnd.rar", "application/x-bzip2", "application/x-xz")},
-}
-
 
 def detect(path: Path, options: ExtractOptions | None = None) -> Detection:
     """Kind, MIME type and reason for ``path`` from its content; BadInput if unprocessable."""
@@ -65,44 +47,20 @@ def detect(path: Path, options: ExtractOptions | None = None) -> Detection:
 
 
 def _by_mime(path: Path, mime: str, options: ExtractOptions) -> Detection:
-    if mime == PDF_MIME:
-        return _pdf(path)
-    if mime in _ZIP_MIMES:
-        return _zip(path)
-    if mime in _UNSUPPORTED:
-        raise BadInput(_UNSUPPORTED[mime], verdict="unsupported")
-    if mime.startswith("image/"):
-        from fileproc_dagster.describe.probes import probe_picture
-
-        return probe_picture(path, mime, options)
-    if mime.startswith(("audio/", "video/")) or mime in _AV_MIMES:
-        from fileproc_dagster.describe.audio_probe import probe_audio
-
-        return probe_audio(path, mime)
-    if mime.startswith("text/") or mime in _TEXT_MIMES:
-        return Detection(FileKind.DOCUMENT, mime, "plain text")
-    if mime in ("application/octet-stream", "application/x-empty"):
-        raise BadInput("unrecognised content: no known file format signature (random or "
-                       "damaged bytes?)")
-    raise BadInput(f"{mime} files are not supported", verdict="unsupported")
+    found = for_mime(mime)
+    if found is None:
+        if mime in ("application/octet-stream", "application/x-empty"):
+            raise BadInput("unrecognised content: no known file format signature (random or "
+                           "damaged bytes?)")
+        raise BadInput(f"{mime} files are not supported", verdict="unsupported")
+    if found.unsupported:
+        raise BadInput(found.unsupported, verdict="unsupported")
+    if found.probe:
+        return found.check()(path, mime, options)
+    return Detection(found.kind, mime, found.name.lower())
 
 
-def _pdf(path: Path) -> Detection:
-    """A PDF must open and have pages: damaged and password-protected ones stop here."""
-    from fileproc_dagster.describe.documents import open_pdf
-
-    pdf = open_pdf(path)
-    try:
-        pages = len(pdf)
-    finally:
-        pdf.close()
-    if pages == 0:
-        raise BadInput("PDF has no pages")
-    return Detection(FileKind.DOCUMENT, PDF_MIME,
-                     f"PDF document, {pages} page{'s' if pages != 1 else ''}")
-
-
-def _zip(path: Path) -> Detection:
+def probe_zip(path: Path, mime: str, options: ExtractOptions) -> Detection:
     """.docx is a zip too: look inside rather than trusting the container type."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -129,10 +87,5 @@ def _name_note(path: Path, mime: str) -> str:
 
 
 def _family(mime: str) -> str:
-    if mime in _ZIP_MIMES:
-        return "zip"
-    if mime.startswith(("audio/", "video/")) or mime in _AV_MIMES:
-        return "audio/video"
-    if mime.startswith("text/") or mime in _TEXT_MIMES:
-        return "text"
-    return mime.split("/")[0] if mime.startswith("image/") else mime
+    found = for_mime(mime)
+    return (found.family or found.name) if found else mime

@@ -51,4 +51,4 @@ class ExtractOptions:
     whisper_model: str = ""  # empty: the packaged tiny.en model
     max_pages: int = 200
     max_image_pixels: int = 100_000_000
-    image_tags: bool = True  # tag what pictures show and count faces (describe/vision.py)
+    image_tags: bool = True  # tag what pictures show and count faces (describe/images/vision.py)

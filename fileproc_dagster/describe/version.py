@@ -21,8 +21,9 @@ _NOT_EXTRACTORS = {"preview.py", "version.py"}
 def code_digest() -> str:
     """A digest of the extractors' source (the modules of this package that extract)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in _PACKAGE.glob("*.py") if p.name not in _NOT_EXTRACTORS):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(p for p in _PACKAGE.rglob("*.py") if p.name not in _NOT_EXTRACTORS):
+        name = path.relative_to(_PACKAGE).as_posix()
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:10]
 
 

@@ -11,7 +11,7 @@ from rich.text import Text
 from fileproc_dagster.app.cli.output import (Output, SinceType, ago, one_line, quoted,
                                              styled_state)
 from fileproc_dagster.app.cli.setup import pass_output
-from fileproc_dagster.describe.model import FileKind
+from fileproc_dagster.describe.formats import kinds
 from fileproc_dagster.errors import FileprocError
 from fileproc_dagster.storage.records import Record, Records
 from fileproc_dagster.storage.states import State
@@ -46,7 +46,7 @@ def list_records(out: Output, found: Sequence[Record], as_json: bool) -> None:
 @click.command()
 @click.option("--state", "states", multiple=True, type=click.Choice([str(s) for s in State]),
               help="Only records in this state (repeat for several).")
-@click.option("--type", "types", multiple=True, type=click.Choice([str(k) for k in FileKind]),
+@click.option("--type", "types", multiple=True, type=click.Choice(kinds()),
               help="Only records of this content type (repeat for several).")
 @click.option("--since", type=SinceType(),
               help="Only records whose state changed since: a span (30m, 1h, 2d, 1w) or a "

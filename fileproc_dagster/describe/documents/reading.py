@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fileproc_dagster.describe.ocr import OcrResult
+from fileproc_dagster.describe.ocr.tesseract import OcrResult
 
 
 @dataclass(frozen=True)

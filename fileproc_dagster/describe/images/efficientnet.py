@@ -8,7 +8,7 @@ norms into the convolutions and writes the network as ONNX for onnxruntime, in m
 Example::
 
     import onnxruntime
-    from fileproc_dagster.describe.efficientnet import lite0_onnx, packaged_checkpoint
+    from fileproc_dagster.describe.images.efficientnet import lite0_onnx, packaged_checkpoint
 
     session = onnxruntime.InferenceSession(lite0_onnx(packaged_checkpoint()))
 """

@@ -10,11 +10,11 @@ import numpy as np
 from PIL import Image
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.images import (SAFE_FORMATS, decode_frame, is_animated,
+from fileproc_dagster.describe.images.describe import (SAFE_FORMATS, decode_frame, is_animated,
                                               open_image)
-from fileproc_dagster.describe.cleanup import prepare_page
-from fileproc_dagster.describe.languages import first_read_language
-from fileproc_dagster.describe.ocr import ocr_image
+from fileproc_dagster.describe.ocr.cleanup import prepare_page
+from fileproc_dagster.describe.ocr.languages import first_read_language
+from fileproc_dagster.describe.ocr.tesseract import ocr_image
 from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
 
 log = logging.getLogger(__name__)

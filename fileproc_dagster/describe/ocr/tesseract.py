@@ -3,7 +3,7 @@
 Example::
 
     from PIL import Image
-    from fileproc_dagster.describe.ocr import ocr_image
+    from fileproc_dagster.describe.ocr.tesseract import ocr_image
 
     result = ocr_image(Image.open("scan.png"))
     print(result.text, result.mean_confidence)
@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from fileproc_dagster.describe.cleanup import clean_scan, prepare_page
+from fileproc_dagster.describe.ocr.cleanup import clean_scan, prepare_page
 from fileproc_dagster.errors import FileprocError, StepTimeout
 
 __all__ = ["CONFIDENT", "OcrResult", "clean_scan", "estimate_skew", "ocr_image", "rotate"]

@@ -8,7 +8,7 @@ photo; nothing is downloaded. Faces are counted and boxed, never identified.
 Example::
 
     from PIL import Image
-    from fileproc_dagster.describe.vision import look
+    from fileproc_dagster.describe.images.vision import look
 
     sight = look(Image.open("cat.jpg").convert("RGB"))
     print(sight.summary())  # tags: Egyptian Mau; 0 faces -> "tags: Egyptian Mau"
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from fileproc_dagster.describe.efficientnet import SIDE, lite0_onnx, packaged_checkpoint
+from fileproc_dagster.describe.images.efficientnet import SIDE, lite0_onnx, packaged_checkpoint
 
 log = logging.getLogger(__name__)
 

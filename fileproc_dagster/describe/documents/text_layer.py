@@ -9,7 +9,7 @@ the author typed: it is never judged and never re-read.
 
 Example::
 
-    from fileproc_dagster.describe.text_layer import over_image, suspect_share
+    from fileproc_dagster.describe.documents.text_layer import over_image, suspect_share
 
     over_image(pdf[0])  # True: a page picture with hidden text on it (a scan's OCR layer)
     suspect_share("The CounCil met in tHe l0cal hall")  # 3 of 7 words: 0.43

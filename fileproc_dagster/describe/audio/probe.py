@@ -7,12 +7,12 @@ from pathlib import Path
 import av
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.model import Detection, FileKind
+from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
 
 _AUDIO_PROBE_PACKETS = 200
 
 
-def probe_audio(path: Path, mime: str) -> Detection:
+def probe_audio(path: Path, mime: str, options: ExtractOptions | None = None) -> Detection:
     """Audio must have a stream that decodes and lasts; video is refused."""
     try:
         # A file object, not a name: ffmpeg would read "proto:..." names as URLs.

@@ -11,7 +11,7 @@ from typing import Any
 import charset_normalizer
 import docx
 
-from fileproc_dagster.describe.reading import Page, Read
+from fileproc_dagster.describe.documents.reading import Page, Read
 from fileproc_dagster.errors import BadInput
 
 _MAX_TEXT_BYTES = 64 * 1024 * 1024

@@ -10,7 +10,7 @@ never assembled from two sources. ``metadata_sources`` says which source gave ea
 Example::
 
     from PIL import Image
-    from fileproc_dagster.describe.metadata import picture_metadata
+    from fileproc_dagster.describe.images.metadata import picture_metadata
 
     found = picture_metadata(Image.open("IMG_1.png"))
     found.merged["Model"], found.sources["Model"]  # ('Pixel 7', 'xmp')
@@ -25,8 +25,8 @@ from typing import Any
 
 from PIL import Image, ImageFile, IptcImagePlugin
 
-from fileproc_dagster.describe.image_facts import exif_facts
-from fileproc_dagster.describe.xmp import XmpError, xmp_facts, xmp_packet
+from fileproc_dagster.describe.images.facts import exif_facts
+from fileproc_dagster.describe.images.xmp import XmpError, xmp_facts, xmp_packet
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
-from fileproc_dagster.describe.processes import descendants, tree_rss
+from fileproc_dagster.workers.processes import descendants, tree_rss
 from fileproc_dagster.errors import MemoryLimit, StepTimeout, TransientError
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from fileproc_dagster.describe.worker import cores
+from fileproc_dagster.workers.worker import cores
 
 log = logging.getLogger(__name__)
 

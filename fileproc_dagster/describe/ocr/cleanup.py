@@ -9,7 +9,7 @@ closer than tesseract reads well are enlarged until they are not.
 Example::
 
     import numpy as np
-    from fileproc_dagster.describe.cleanup import prepare_page
+    from fileproc_dagster.describe.ocr.cleanup import prepare_page
 
     # grey: 2-D uint8 array, dark ink on lighter paper
     page, scale = prepare_page(grey, max_pixels=40_000_000)

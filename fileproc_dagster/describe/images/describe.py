@@ -3,7 +3,7 @@
 Example::
 
     from pathlib import Path
-    from fileproc_dagster.describe.images import describe_image
+    from fileproc_dagster.describe.images.describe import describe_image
     from fileproc_dagster.describe.model import ExtractOptions
 
     desc = describe_image(Path("IMG_20180619_135726.jpg"), ExtractOptions())
@@ -27,10 +27,10 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.image_facts import rgb_facts
-from fileproc_dagster.describe.languages import first_read_language
-from fileproc_dagster.describe.metadata import picture_metadata
-from fileproc_dagster.describe.picture_text import find_text
+from fileproc_dagster.describe.images.facts import rgb_facts
+from fileproc_dagster.describe.ocr.languages import first_read_language
+from fileproc_dagster.describe.images.metadata import picture_metadata
+from fileproc_dagster.describe.images.picture_text import find_text
 from fileproc_dagster.describe.model import Description, ExtractOptions
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,11 @@ def is_animated(image: Image.Image) -> bool:
     return getattr(image, "n_frames", 1) > 1 and image.format not in _NOT_ANIMATION
 
 
+def describe_photo(path: Path, mime: str, options: ExtractOptions) -> Description:
+    """The format registry's reader of photos (every picture type reads the same way)."""
+    return describe_image(path, options)
+
+
 def describe_image(path: Path, options: ExtractOptions) -> Description:
     """Pillow facts, EXIF, colours, text, tags and faces, and a PNG thumbnail of one image."""
     with open_image(path, options.max_image_pixels) as image:
@@ -132,7 +137,7 @@ def describe_image(path: Path, options: ExtractOptions) -> Description:
     details["text_lines"] = len(text.splitlines()) if text else 0
     seen = ""
     if options.image_tags:
-        from fileproc_dagster.describe.vision import look
+        from fileproc_dagster.describe.images.vision import look
 
         sight = look(upright, details["text_lines"], details["display_width"])
         details.update(sight.as_details())

@@ -3,7 +3,7 @@
 Example::
 
     from pathlib import Path
-    from fileproc_dagster.describe.documents import describe_document
+    from fileproc_dagster.describe.documents.describe import describe_document
     from fileproc_dagster.describe.model import ExtractOptions
 
     result = describe_document(Path("report.pdf"), "application/pdf", ExtractOptions())
@@ -22,11 +22,13 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.languages import language_details, read_page
-from fileproc_dagster.describe.text_layer import agreement, over_image, suspect_share, too_suspect
-from fileproc_dagster.describe.model import DOCX_MIME, PDF_MIME, Description, ExtractOptions
-from fileproc_dagster.describe.reading import Page, Read
-from fileproc_dagster.describe.textfiles import read_docx, read_text
+from fileproc_dagster.describe.ocr.languages import language_details, read_page
+from fileproc_dagster.describe.documents.text_layer import (agreement, over_image, suspect_share,
+                                                          too_suspect)
+from fileproc_dagster.describe.model import (PDF_MIME, Description, Detection, ExtractOptions,
+                                             FileKind)
+from fileproc_dagster.describe.documents.reading import Page, Read
+from fileproc_dagster.describe.documents.textfiles import read_docx, read_text
 
 log = logging.getLogger(__name__)
 
@@ -37,28 +39,45 @@ _TRUSTED_OCR = 70.0  # mean word confidence at which tesseract's page reading ma
 _MIN_LAYER_CHARS = 20  # fewer letters/digits than this on a PDF page: treat it as a scan
 _SNIPPET_CHARS = 60
 _PDF_PASSWORD_ERROR = 4  # PDFium's FPDF_ERR_PASSWORD
-_MARKUP = {"text/html", "application/xhtml+xml"}
 
 
 def describe_document(path: Path, mime: str, options: ExtractOptions) -> Description:
-    """Recognise the text of one document; raises BadInput for files that cannot be read."""
-    mime = mime.split(";")[0].strip().lower()
-    if path.stat().st_size == 0:
-        raise BadInput("empty file (0 bytes)")
-    if mime == PDF_MIME:
-        read = _read_pdf(path, options)
-    elif mime == DOCX_MIME:
-        read = read_docx(path)
-    elif mime in _MARKUP:
-        raise BadInput(f"{mime} pages are not processed as documents", verdict="unsupported")
-    elif mime.startswith("text/"):
-        read = read_text(path)
-    elif mime.startswith("image/") and mime != "image/svg+xml":
-        label = mime.removeprefix("image/").removeprefix("x-").upper()
-        read = _read_images(path, f"{label} page image", options)
-    else:
-        raise BadInput(f"{mime} is not a document format that can be read", verdict="unsupported")
-    return _describe(read, mime, options)
+    """Recognise the text of one document of any document format the registry knows."""
+    from fileproc_dagster.describe import describe
+
+    return describe(path, Detection(FileKind.DOCUMENT, mime), options)
+
+
+def describe_pdf(path: Path, mime: str, options: ExtractOptions) -> Description:
+    """A PDF's pages: the text layer where it reads well, else OCR of the rendered page."""
+    return _describe(_read_pdf(path, options), mime, options)
+
+
+def describe_docx(path: Path, mime: str, options: ExtractOptions) -> Description:
+    return _describe(read_docx(path), mime, options)
+
+
+def describe_text(path: Path, mime: str, options: ExtractOptions) -> Description:
+    return _describe(read_text(path), mime, options)
+
+
+def describe_page_image(path: Path, mime: str, options: ExtractOptions) -> Description:
+    """A scanned page (or pages, in a multi-page TIFF): OCR of every frame."""
+    label = mime.removeprefix("image/").removeprefix("x-").upper()
+    return _describe(_read_images(path, f"{label} page image", options), mime, options)
+
+
+def probe_pdf(path: Path, mime: str, options: ExtractOptions) -> Detection:
+    """A PDF must open and have pages: damaged and password-protected ones stop here."""
+    pdf = open_pdf(path)
+    try:
+        pages = len(pdf)
+    finally:
+        pdf.close()
+    if pages == 0:
+        raise BadInput("PDF has no pages")
+    return Detection(FileKind.DOCUMENT, PDF_MIME,
+                     f"PDF document, {pages} page{'s' if pages != 1 else ''}")
 
 
 def _describe(read: Read, mime: str, options: ExtractOptions) -> Description:

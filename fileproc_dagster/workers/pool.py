@@ -15,36 +15,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from fileproc_dagster.describe.model import FileKind
-from fileproc_dagster.describe.worker import Worker, available_cpus
+from fileproc_dagster.workers.worker import Worker, available_cpus
 
 T = TypeVar("T")
 
-# Seconds of extraction on the development corpus (2 cores, whisper tiny.en), by what the
-# record knows before the extraction: type, MIME type and size. Transcription takes about
-# 0.09 s per second of audio, read from the size at the format's usual bytes per second; OCR
-# about 1.5 s per page, a PDF about one scanned page per 400 KB; photos about 0.1 s plus
-# 1 s per MB (decoding); text and office documents next to nothing.
-AUDIO_S_PER_SECOND = 0.09
-AUDIO_BYTES_PER_SECOND = {"audio/x-wav": 32_000, "audio/wav": 32_000, "audio/flac": 16_000}
-COMPRESSED_AUDIO_BYTES_PER_SECOND = 8_000
-OCR_S_PER_PAGE = 1.5
-PDF_BYTES_PER_PAGE = 400_000
 CLOSE_POLL_S = 0.1
-
-
-def expected_seconds(kind: FileKind, mime: str, size: int) -> float:
-    """A rough guess of how long a file's extraction takes, to order a run's files by."""
-    if kind is FileKind.AUDIO:
-        rate = AUDIO_BYTES_PER_SECOND.get(mime, COMPRESSED_AUDIO_BYTES_PER_SECOND)
-        return 1.0 + AUDIO_S_PER_SECOND * size / rate
-    if kind is FileKind.DOCUMENT and mime.startswith("image/"):
-        return OCR_S_PER_PAGE
-    if kind is FileKind.DOCUMENT and mime == "application/pdf":
-        return 0.05 + OCR_S_PER_PAGE * size / PDF_BYTES_PER_PAGE
-    if kind is FileKind.IMAGE:
-        return 0.1 + size / 1e6
-    return 0.05 + size / 1e7
 
 
 @dataclass(frozen=True)

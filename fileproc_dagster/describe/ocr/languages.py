@@ -11,7 +11,7 @@ used as it is, with no detection.
 Example::
 
     from PIL import Image
-    from fileproc_dagster.describe.languages import read_page
+    from fileproc_dagster.describe.ocr.languages import read_page
 
     result = read_page(Image.open("brief.png"))
     print(result.language, result.detected, result.text)  # deu de Sehr geehrte Damen ...
@@ -29,7 +29,7 @@ from typing import Any
 
 from PIL import Image
 
-from fileproc_dagster.describe.ocr import TESSERACT, OcrResult, ocr_image
+from fileproc_dagster.describe.ocr.tesseract import TESSERACT, OcrResult, ocr_image
 from fileproc_dagster.errors import StepTimeout
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import numpy as np
 from faster_whisper import decode_audio
 
 from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.transcribers import (
+from fileproc_dagster.describe.audio.transcribers import (
     SAMPLE_RATE,
     Transcript,
     load_transcriber,
@@ -84,6 +84,11 @@ def decode(path: Path) -> np.ndarray:
 def _ffmpeg_reason(exc: BaseException) -> str:
     # PyAV puts the file path after the message; the record only needs the reason.
     return str(getattr(exc, "strerror", None) or exc).split(":")[0] or type(exc).__name__
+
+
+def describe_recording(path: Path, mime: str, options: ExtractOptions) -> Description:
+    """The format registry's reader of recordings (every audio type reads the same way)."""
+    return describe_audio(path, options)
 
 
 def describe_audio(path: Path, options: ExtractOptions) -> Description:

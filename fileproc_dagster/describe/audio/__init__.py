@@ -1,0 +1,1 @@
+"""Recordings: the probe (duration, codec) and the transcribers (faster-whisper, openai-whisper)."""

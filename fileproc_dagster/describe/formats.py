@@ -1,0 +1,174 @@
+"""Every file format we know, in one list: how it is recognised, what reads it, what it costs.
+
+Detection (``detect.py``), the extraction (``describe``), the worker pool's ordering, the
+``has_text`` check, the CLI's ``--type`` choices and the table of formats in the docs all
+read :data:`FORMATS`. Adding a format is one entry here, one reader module and its tests.
+
+A format is found by the MIME type libmagic reads from the file's bytes: an exact type
+first, then a family (``image/*``). Its ``probe`` may look further into the content and
+decide the kind (a scanned page or a photo; a zip that is really a Word file); its ``reader``
+turns the file into a :class:`~fileproc_dagster.describe.model.Description`. Both are named
+as ``"module:function"`` and imported when a file needs them, so a worker loads only the
+libraries of the formats it meets.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fileproc_dagster.describe.model import DOCX_MIME, PDF_MIME, FileKind
+
+if TYPE_CHECKING:
+    from fileproc_dagster.describe.model import Description, Detection, ExtractOptions
+
+    Reader = Callable[[Path, str, ExtractOptions], Description]
+    Probe = Callable[[Path, str, ExtractOptions], Detection]
+
+_DOCUMENTS = "fileproc_dagster.describe.documents.describe"
+_ZIP = ("application/zip", "application/x-zip-compressed", "application/x-zip")
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Expected seconds of a file's extraction from what is known before it: its MIME type
+    and size. ``base_s`` plus ``s_per_unit`` for each ``bytes_per_unit`` bytes (a page of a
+    PDF, a second of audio), the latter by MIME type where formats differ."""
+
+    base_s: float
+    s_per_unit: float = 0.0
+    bytes_per_unit: float = 1.0
+    bytes_per_unit_by_mime: dict[str, float] = field(default_factory=dict)
+
+    def seconds(self, mime: str, size: int) -> float:
+        rate = self.bytes_per_unit_by_mime.get(mime, self.bytes_per_unit)
+        return self.base_s + self.s_per_unit * size / rate
+
+
+# Seconds on the development corpus (2 cores, whisper tiny.en). Transcription takes about
+# 0.09 s per second of audio, read from the size at the format's usual bytes per second; OCR
+# about 1.5 s per page, a PDF about one scanned page per 400 KB; photos about 0.1 s plus
+# 1 s per MB (decoding); text and office documents next to nothing.
+OCR_PAGE = Cost(1.5)
+PDF_PAGES = Cost(0.05, s_per_unit=1.5, bytes_per_unit=400_000)
+PHOTO = Cost(0.1, s_per_unit=1.0, bytes_per_unit=1e6)
+RECORDING = Cost(1.0, s_per_unit=0.09, bytes_per_unit=8_000, bytes_per_unit_by_mime={
+    "audio/x-wav": 32_000, "audio/wav": 32_000, "audio/flac": 16_000})
+TEXT = Cost(0.05, s_per_unit=1.0, bytes_per_unit=1e7)
+
+
+@dataclass(frozen=True)
+class Format:
+    """One file format: its kind and MIME types, and the functions that check and read it.
+
+    ``mimes`` are exact types or families (``"image/*"``). ``unsupported`` is the reason a
+    known format is refused (a person can act on it); such a format has no reader.
+    ``text_expected``: the ``has_text`` check warns when such a file yields no words.
+    ``family`` groups formats whose names may stand for each other (a ``.docx`` that libmagic
+    calls a zip) when detection compares the name with the content.
+    """
+
+    name: str
+    kind: FileKind
+    mimes: tuple[str, ...]
+    extensions: tuple[str, ...] = ()
+    reader: str = ""
+    probe: str = ""
+    cost: Cost = TEXT
+    text_expected: bool = True
+    unsupported: str = ""
+    family: str = ""
+
+    def matches(self, mime: str) -> bool:
+        return mime in self.mimes or any(
+            pattern.endswith("/*") and mime.startswith(pattern[:-1]) for pattern in self.mimes)
+
+    def read(self) -> Reader:
+        return _function(self.reader)
+
+    def check(self) -> Probe:
+        return _function(self.probe)
+
+
+def _refused(name: str, mimes: tuple[str, ...], reason: str, extensions: tuple[str, ...] = (),
+             family: str = "") -> Format:
+    return Format(name, FileKind.UNSUPPORTED, mimes, extensions, unsupported=reason,
+                  family=family)
+
+
+FORMATS: tuple[Format, ...] = (
+    Format("PDF", FileKind.DOCUMENT, (PDF_MIME,), (".pdf",),
+           reader=f"{_DOCUMENTS}:describe_pdf", probe=f"{_DOCUMENTS}:probe_pdf", cost=PDF_PAGES),
+    Format("Word document", FileKind.DOCUMENT, (DOCX_MIME, *_ZIP), (".docx",),
+           reader=f"{_DOCUMENTS}:describe_docx",
+           probe="fileproc_dagster.describe.detect:probe_zip", family="zip"),
+    _refused("Excel spreadsheet", (_XLSX,), "Excel spreadsheets are not supported",
+             (".xlsx",), family="zip"),
+    _refused("PowerPoint presentation", (_PPTX,), "PowerPoint presentations are not supported",
+             (".pptx",), family="zip"),
+    _refused("Web page", ("text/html", "application/xhtml+xml"),
+             "HTML web pages are not supported", (".html", ".htm", ".xhtml")),
+    _refused("XML", ("text/xml", "application/xml"), "XML files are not supported", (".xml",)),
+    _refused("SVG drawing", ("image/svg+xml",), "SVG drawings are not supported", (".svg",)),
+    _refused("RTF document", ("text/rtf", "application/rtf"), "RTF documents are not supported",
+             (".rtf",)),
+    _refused("Legacy Word document", ("application/msword",),
+             "legacy Word .doc files are not supported (save as .docx or PDF)", (".doc",)),
+    _refused("Archive", ("application/gzip", "application/x-tar", "application/x-7z-compressed",
+                         "application/x-rar", "application/vnd.rar", "application/x-bzip2",
+                         "application/x-xz"),
+             "archives are not unpacked", (".tar", ".gz", ".7z", ".rar", ".bz2", ".xz")),
+    # A picture is a scanned page or a photo: the probe reads it and decides the kind.
+    Format("Page image", FileKind.DOCUMENT, ("image/*",), (".png", ".tif", ".tiff", ".jpg"),
+           reader=f"{_DOCUMENTS}:describe_page_image",
+           probe="fileproc_dagster.describe.images.probes:probe_picture", cost=OCR_PAGE,
+           family="image"),
+    Format("Photo", FileKind.IMAGE, ("image/*",), (".jpg", ".jpeg", ".png", ".webp", ".gif"),
+           reader="fileproc_dagster.describe.images.describe:describe_photo",
+           probe="fileproc_dagster.describe.images.probes:probe_picture", cost=PHOTO,
+           text_expected=False, family="image"),
+    Format("Recording", FileKind.AUDIO,
+           ("audio/*", "video/*", "application/ogg", "application/x-matroska", "application/mp4"),
+           (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".opus"),
+           reader="fileproc_dagster.describe.audio.describe:describe_recording",
+           probe="fileproc_dagster.describe.audio.probe:probe_audio", cost=RECORDING),
+    Format("Plain text", FileKind.DOCUMENT,
+           ("text/*", "application/json", "application/csv", "application/x-ndjson"),
+           (".txt", ".md", ".csv", ".json", ".log"), reader=f"{_DOCUMENTS}:describe_text"),
+)
+
+
+def for_mime(mime: str, kind: FileKind | None = None) -> Format | None:
+    """The format of a MIME type (of that kind, if given): an exact type before a family."""
+    mime = mime.split(";")[0].strip().lower()
+    found = [f for f in FORMATS if mime in f.mimes] or [f for f in FORMATS if f.matches(mime)]
+    return next((f for f in found if kind is None or f.kind is kind), None)
+
+
+def expected_seconds(kind: FileKind, mime: str, size: int) -> float:
+    """A rough guess of how long a file's extraction takes, to order a run's files by."""
+    found = for_mime(mime, kind)
+    return (found.cost if found else TEXT).seconds(mime, size)
+
+
+def text_expected(kind: str | None, mime: str | None) -> bool:
+    """Whether a described file of this kind and type should yield some text."""
+    if kind not in set(FileKind):
+        return True
+    found = for_mime(mime or "", FileKind(kind))
+    return found.text_expected if found else kind != FileKind.IMAGE
+
+
+def kinds() -> list[str]:
+    """The kinds a file's record can have (``unsupported``: refused)."""
+    return [str(kind) for kind in FileKind if any(f.kind is kind for f in FORMATS)]
+
+
+def _function(name: str) -> Any:
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
