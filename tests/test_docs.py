@@ -169,3 +169,12 @@ def test_every_variable_the_package_reads_is_in_the_configuration_page() -> None
 def test_the_tests_and_benchmarks_variables_are_on_their_pages() -> None:
     assert not sorted(variables_of_the_tests() - named_in(DOCS / "testing.md"))
     assert not sorted(benchmark_variables() - named_in(DOCS / "benchmarks.md"))
+
+
+def test_the_formats_page_is_the_registrys_table() -> None:
+    """docs/formats.md is written by scripts/make_formats_doc.py from the registry."""
+    import runpy
+
+    render = runpy.run_path(str(REPO / "scripts" / "make_formats_doc.py"))["render"]
+    assert (DOCS / "formats.md").read_text(encoding="utf-8") == render(), (
+        "docs/formats.md is stale: run python scripts/make_formats_doc.py")

@@ -169,6 +169,25 @@ def kinds() -> list[str]:
     return [str(kind) for kind in FileKind if any(f.kind is kind for f in FORMATS)]
 
 
+def rows() -> list[dict[str, str]]:
+    """The registry as a table (``fileproc formats`` and docs/formats.md)."""
+    return [{"format": f.name, "kind": str(f.kind), "types": ", ".join(f.mimes),
+             "extensions": " ".join(f.extensions),
+             "read as": f"refused: {f.unsupported}" if f.unsupported else
+                        f"{f.kind}, text {'expected' if f.text_expected else 'optional'}"}
+            for f in FORMATS]
+
+
+def markdown_table() -> str:
+    """:func:`rows` as a Markdown table."""
+    table = rows()
+    header = list(table[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row[c].replace("|", "\\|") for c in header) + " |"
+              for row in table]
+    return "\n".join(lines) + "\n"
+
+
 def _function(name: str) -> Any:
     module, _, function = name.partition(":")
     return getattr(importlib.import_module(module), function)

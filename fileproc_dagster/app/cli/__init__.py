@@ -84,7 +84,7 @@ def _register() -> None:
 
     for command in (setup.init, setup.dev, setup.upload, process.process, browse.records,
                     show.show, browse.search, browse.release, health.status, setup.metrics,
-                    setup.completion):
+                    browse.formats, setup.completion):
         cli.add_command(command)
 
 

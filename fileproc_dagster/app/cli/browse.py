@@ -141,3 +141,28 @@ def release(out: Output, keys: tuple[str, ...], as_json: bool) -> int:
         for name, why in released.kept.items():
             out.line(f"kept {key}: {quoted(name)}: {why}", err=True)
     return 1 if problems else 0
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="The formats as a JSON list.")
+@pass_output
+def formats(out: Output, as_json: bool) -> None:
+    """The file formats fileproc reads (recognised from content, never from the name).
+
+    \b
+    Examples:
+      fileproc formats
+      fileproc formats --json | jq -r '.[].types'
+    """
+    from fileproc_dagster.describe.formats import rows
+
+    table = rows()
+    if as_json:
+        out.json(table, indent=2)
+        return
+    view = out.table(*(column.title() for column in table[0]))
+    for column in view.columns:
+        column.overflow = "fold"
+    for row in table:
+        view.add_row(*(value.replace(", ", "\n") for value in row.values()))
+    out.print(view)
