@@ -136,6 +136,7 @@ def test_a_failed_run_is_notified_once(settings: Settings, tmp_path: Path) -> No
     assert len(notices) == 1, lines
     assert notices[0]["key"] == key and "file_record" in notices[0]["message"]  # detection
     assert "empty file" in notices[0]["message"] and result.run_id in notices[0]["message"]
+    assert f"left failed: empty.pdf ({key}, " in notices[0]["message"]
 
 
 def test_a_run_failed_outside_its_steps_is_notified_with_the_executors_error() -> None:
