@@ -164,6 +164,57 @@ def test_a_run_is_failed_from_outside() -> None:
         assert event.dagster_event.message == "the worker is gone"
 
 
+
+RETRIES = {"run_retries": {"enabled": True, "max_retries": 2,
+                           "retry_on_asset_or_op_failure": False}}
+
+
+def _decided_then_tagged(instance: dg.DagsterInstance, run: dg.DagsterRun,
+                         reason: Any = None) -> tuple[bool, bool, str | None]:
+    """(the decision before Dagster tags the failed run, after, the tag Dagster wrote)."""
+    from dagster._core.events import JobFailureData
+
+    data = JobFailureData(error=None, failure_reason=reason)
+    failure = dg.DagsterEvent(dg.DagsterEventType.RUN_FAILURE.value, run.job_name,
+                              event_specific_data=data)
+    before = compat.run_will_retry(instance, run, failure)  # still STARTED, no tag
+    compat.report_run_failed(instance, run, "failed", job_failure_data=data)
+    failed = instance.get_run_by_id(run.run_id)
+    assert failed is not None and failed.status == dg.DagsterRunStatus.FAILURE
+    return before, compat.run_will_retry(instance, failed, failure), \
+        failed.tags.get(compat.WILL_RETRY)
+
+
+def test_whether_a_run_will_be_retried_is_decided_as_dagster_tags_it() -> None:
+    from dagster._core.events import RunFailureReason
+    from dagster._core.storage.tags import PARENT_RUN_ID_TAG, ROOT_RUN_ID_TAG
+
+    with dg.instance_for_test(overrides=RETRIES) as instance:
+        # A worker that died: retried, as the tag Dagster writes after the failure says.
+        assert _decided_then_tagged(instance, _started_run(instance)) == (True, True, "true")
+        # A step failure, with retry_on_asset_or_op_failure off: not retried.
+        assert _decided_then_tagged(instance, _started_run(instance),
+                                    RunFailureReason.STEP_FAILURE) == (False, False, "false")
+        # The run's own max_retries tag rules over the instance's.
+        assert _decided_then_tagged(instance, _started_run(
+            instance, **{"dagster/max_retries": "0"})) == (False, False, "false")
+        # Retries used up: the root and two retries make a group of three, over max_retries.
+        root = parent = _started_run(instance)
+        decided = []
+        for number in (1, 2):  # as the daemon creates a retry (the group is read by tags)
+            retry = instance.add_run(dg.DagsterRun(
+                job_name="compat_job", status=dg.DagsterRunStatus.STARTED,
+                root_run_id=root.run_id, parent_run_id=parent.run_id,
+                tags={compat.RETRY_NUMBER: str(number), ROOT_RUN_ID_TAG: root.run_id,
+                      PARENT_RUN_ID_TAG: parent.run_id}))
+            parent = retry
+            assert compat.retry_number(retry) == number
+            decided.append(_decided_then_tagged(instance, retry))
+        assert decided == [(True, True, "true"), (False, False, "false")]
+        assert compat.retry_number(root) == 0
+    with dg.instance_for_test() as instance:  # run retries off: no tag, never retried
+        assert _decided_then_tagged(instance, _started_run(instance)) == (False, False, None)
+
 def test_many_dynamic_partitions_are_deleted_in_few_statements_as_the_public_call_does(
 ) -> None:
     with dg.instance_for_test() as instance:

@@ -136,7 +136,38 @@ def test_a_failed_run_is_notified_once(settings: Settings, tmp_path: Path) -> No
     assert len(notices) == 1, lines
     assert notices[0]["key"] == key and "file_record" in notices[0]["message"]  # detection
     assert "empty file" in notices[0]["message"] and result.run_id in notices[0]["message"]
+    assert f"left failed: empty.pdf ({key}, " in notices[0]["message"]
 
+
+
+def test_a_failed_run_that_left_every_file_done_is_not_notified(settings: Settings,
+                                                                tmp_path: Path) -> None:
+    """Killed after its last file was done (say): nobody has anything to act on."""
+    memo = tmp_path / "memo.txt"
+    memo.write_text("Minutes: the budget was approved.\n")
+    resources = build_resources(settings)
+    with dg.instance_for_test() as instance:  # run retries off: no retry follows
+        key = _drop(settings, memo, instance)
+        result = dg.materialize(ASSETS, partition_key=key, instance=instance,
+                                resources=resources)
+        run = instance.get_run_by_id(result.run_id)
+        assert run is not None
+        instance.report_run_failed(run, "the run worker is gone")
+        failed = instance.get_run_by_id(result.run_id)
+        [failure] = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        assert failed is not None and failure.dagster_event is not None
+        context = dg.build_run_status_sensor_context(
+            sensor_name=run_failure_notifier.name, dagster_event=failure.dagster_event,
+            dagster_instance=instance, dagster_run=failed,
+            resources={"records": resources["records"], "notifier": resources["notifier"]},
+        ).for_run_failure()
+        run_failure_notifier(context)
+    record = Records(settings.db_url).files.get(key)
+    assert record is not None and record.state == "done"
+    lines = [json.loads(line) for line in settings.outbox.read_text().splitlines()]
+    assert [n["event"] for n in lines if n["key"] == key and
+            n["event"].startswith("run-failed:")] == []
+    assert len(lines) == 1  # the file's own "Processed ..."
 
 def test_a_run_failed_outside_its_steps_is_notified_with_the_executors_error() -> None:
     from dagster._core.events import DagsterEventType, JobFailureData

@@ -82,6 +82,18 @@ Removing many dynamic partitions at once (``delete_dynamic_partitions``)
     batch delete (dagster-io/dagster#14749 and #15526 are about wiping a partition's events,
     which SQL storage does not implement).
 
+Whether run retries will re-execute a failed run (``run_will_retry``)
+    When a run fails, the instance that stores the failure event tags the run
+    ``dagster/will_retry`` (true or false), and the daemon's run retries re-execute the runs
+    tagged true. The tag is written after the event and the run's status, in separate
+    statements, so a run failure sensor can read the run before it is there (even before the
+    status is FAILURE). Without the tag, this makes Dagster's own decision,
+    ``auto_reexecution_should_retry_run`` (retries enabled, the failure reason and
+    ``retry_on_asset_or_op_failure``, ``dagster/max_retries`` against the size of the run
+    group), and the daemon's backfill check; neither is public, nor is
+    ``DagsterInstance.run_retries_enabled``. ``RunFailureSensorContext`` says nothing of
+    retries. No upstream issue found for a public way.
+
 The beta parameter ``backfill_policy`` (``single_run_asset``)
     Not an internal: ``@dg.asset(backfill_policy=...)`` is public but beta, and warns so at
     every import. The warning is silenced around the decorator call only, not process-wide.
@@ -102,6 +114,10 @@ GRPC_INFO = ".dagster/grpc_info"
 BACKFILL_POLICY_WARNING = "Parameter `backfill_policy`"
 PARTITIONED_CHECK_WARNING = "Specifying a partitions_def on an AssetCheckSpec"
 DELETE_CHUNK = 500
+WILL_RETRY = "dagster/will_retry"
+RETRY_NUMBER = "dagster/retry_number"
+BACKFILL_ID = "dagster/backfill"
+FAILURE_REASON = "dagster/failure_reason"
 
 
 def add_partition_metadata(context: dg.AssetExecutionContext, partition_key: str,
@@ -197,9 +213,46 @@ def uses_default_run_launcher(instance: dg.DagsterInstance) -> bool:
     return isinstance(instance.run_launcher, dg.DefaultRunLauncher)
 
 
-def report_run_failed(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:
-    """Mark a run failed from outside it, as run monitoring does; run retries follow."""
-    instance.report_run_failed(run, message)
+def report_run_failed(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str,
+                      job_failure_data: Any = None) -> None:
+    """Mark a run failed from outside it, as run monitoring does; run retries follow.
+
+    ``job_failure_data`` (Dagster's ``JobFailureData``) says why, as a run worker would."""
+    instance.report_run_failed(run, message, job_failure_data)
+
+
+def run_will_retry(instance: dg.DagsterInstance, run: dg.DagsterRun,
+                   failure: dg.DagsterEvent | None = None) -> bool:
+    """Whether the daemon's run retries will re-execute ``run``, which failed with
+    ``failure`` (its RUN_FAILURE event): as Dagster decides, whether or not the run carries
+    the decision yet."""
+    from dagster._core.events import JobFailureData, RunFailureReason
+    from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES
+    from dagster._core.execution.retries import auto_reexecution_should_retry_run
+
+    tag = run.tags.get(WILL_RETRY)
+    if tag is not None:
+        will = tag.lower() == "true"
+    elif not instance.run_retries_enabled:
+        return False
+    else:
+        data = failure.event_specific_data if failure is not None else None
+        reason = data.failure_reason if isinstance(data, JobFailureData) else None
+        if reason is None and run.tags.get(FAILURE_REASON):
+            reason = RunFailureReason(run.tags[FAILURE_REASON])
+        # The status may not be FAILURE yet: it is stored after the event the sensor saw.
+        will = auto_reexecution_should_retry_run(
+            instance, run.with_status(dg.DagsterRunStatus.FAILURE), reason)
+    backfill_id = run.tags.get(BACKFILL_ID)
+    if will and backfill_id is not None:  # the daemon does not retry a finished backfill's runs
+        backfill = instance.get_backfill(backfill_id)
+        will = backfill is not None and backfill.status not in BULK_ACTION_TERMINAL_STATUSES
+    return will
+
+
+def retry_number(run: dg.DagsterRun) -> int:
+    """How many run retries came before ``run`` (0: it is the first attempt)."""
+    return int(run.tags.get(RETRY_NUMBER, "0"))
 
 
 def single_run_asset(**asset_args: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
