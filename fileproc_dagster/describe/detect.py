@@ -123,9 +123,16 @@ def _zip(path: Path) -> Detection:
 def _name_note(path: Path, mime: str) -> str:
     """Say so when the name claims another type: useful to whoever uploaded it."""
     claimed, compression = mimetypes.guess_type(path.name)
-    if not claimed or compression or _family(claimed) == _family(mime):
+    if not claimed or compression or _family(claimed) == _family(mime) \
+            or _subtype(claimed) == _subtype(mime):
         return ""
     return f" (named {path.suffix}, but the content is {mime})"
+
+
+def _subtype(mime: str) -> str:
+    # One format under two top-level types (text/rtf and application/rtf, text/xml and
+    # application/xml) or with and without ``x-`` is the format the name says.
+    return mime.partition("/")[2].removeprefix("x-")
 
 
 def _family(mime: str) -> str:
