@@ -13,7 +13,7 @@ The notebook-facing API (the installation of ``FILEPROC_HOME`` unless ``settings
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "BadInput", "Description", "Detection", "ExtractOptions", "FileKind", "Outcome",
@@ -45,7 +45,22 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'fileproc_dagster' has no attribute {name!r}")
+if TYPE_CHECKING:
+    # What type checkers see: the same names, imported eagerly (checked against _LAZY by
+    # tests/test_public_api.py).
+    from fileproc_dagster.app.notebook import (describe_path, process, record, records,
+                                               records_frame, search)
+    from fileproc_dagster.app.runner import Outcome, process_paths
+    from fileproc_dagster.app.views import RecordView
+    from fileproc_dagster.describe.detect import detect
+    from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
+    from fileproc_dagster.errors import BadInput
+    from fileproc_dagster.settings import Settings
+    from fileproc_dagster.storage.records import Records
+    from fileproc_dagster.storage.search import SearchError
+    from fileproc_dagster.storage.states import State
+else:
+    def __getattr__(name: str) -> Any:
+        if name in _LAZY:
+            return getattr(import_module(_LAZY[name]), name)
+        raise AttributeError(f"module 'fileproc_dagster' has no attribute {name!r}")

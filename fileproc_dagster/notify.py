@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlparse
 
 from fileproc_dagster.errors import Undelivered
 from fileproc_dagster.storage.records import Records
@@ -46,6 +46,18 @@ class Notification:
     @property
     def id(self) -> str:
         return f"{self.key}:{self.event}"
+
+
+def stored_at(location: str | None) -> str:
+    """Where the object is, for a message: ``store: /path`` in the local store,
+    ``s3: s3://bucket/key`` on S3."""
+    if location is None:
+        return "store: not stored"
+    if location.startswith("file://"):
+        return f"store: {unquote(urlparse(location).path)}"
+    if location.startswith("s3://"):
+        return f"s3: {location}"
+    return f"store: {location}"
 
 
 _SENDER_LOGGERS = ("apprise", "urllib3.connectionpool")

@@ -31,7 +31,7 @@ from fileproc_dagster.errors import (BadInput, ConfigurationError, FileprocError
 from fileproc_dagster.hooks import NO_HOOKS, Hooks, Point
 from fileproc_dagster.intake.moves import delete_upload, is_same_upload, quarantine_upload
 from fileproc_dagster.intake.names import upload_path
-from fileproc_dagster.notify import Notification, Notifier
+from fileproc_dagster.notify import Notification, Notifier, stored_at
 from fileproc_dagster.storage.objects import ObjectStore
 from fileproc_dagster.storage.records import Content, Record, Records
 from fileproc_dagster.storage.states import State, UploadState
@@ -243,10 +243,11 @@ class Pipeline:
             if upload.duplicate:
                 self._notify(key, f"duplicate-{upload.id}",
                              f"Duplicate {upload.name} of {record.name} ({record.type}) - "
-                             f"db: {record.uuid}, s3: {record.location}", notified, undelivered)
+                             f"db: {record.uuid}, {stored_at(record.location)}", notified,
+                             undelivered)
             self.records.uploads.set_state(upload.id, UploadState.DELETED)
         self._notify(key, "processed", f"Processed {record.name} ({record.type}) - "
-                     f"db: {record.uuid}, s3: {record.location}", notified, undelivered)
+                     f"db: {record.uuid}, {stored_at(record.location)}", notified, undelivered)
         self.hooks.at(Point.AFTER_NOTIFY, key, record.name)
         return Finalized(record=record, deleted=deleted, notified=notified,
                          undelivered=undelivered)

@@ -81,8 +81,10 @@ def test_whole_pipeline_then_rerun_is_idempotent(settings: Settings, samples: di
         materializations = again.asset_materializations_for_node("file_description")
         assert materializations[0].metadata["reused"].value is True
     messages = [n["message"] for n in _outbox(settings)]
+    stored = settings.store_dir.resolve() / "objects" / record.sha256[:2] / record.sha256
+    assert stored.is_file()
     assert messages == [f"Processed {samples[sample].name} ({kind}) - db: {record.uuid}, "
-                        f"s3: {record.location}"]
+                        f"store: {stored}"]
 
 
 def test_bad_input_is_quarantined_not_retried(settings: Settings, tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ from fileproc_dagster.app.cli import cli
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Records
 
-FIELDS = {"uuid", "key", "name", "type", "size", "sha256", "location", "state", "description",
-          "text", "details", "error"}
+# The fields of records --json, the same as show --json's (storage/fields.py).
+FIELDS = {"uuid", "key", "name", "type", "mime", "size", "sha256", "location", "state",
+          "description", "text", "details", "error", "created_at", "updated_at", "quarantine"}
 # The command of this checkout (python -m), whatever copy of the package is installed.
 COMMAND = [sys.executable, "-m", "fileproc_dagster.app.cli"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

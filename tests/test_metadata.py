@@ -138,6 +138,20 @@ def test_exif_only_picture_is_unchanged(tmp_path: Path) -> None:
     assert details["metadata"]["Model"] == details["exif"]["Model"] == "Canon EOS 80D"
 
 
+@pytest.mark.parametrize(("raw", "shown"), [(b"\x8c", None), (b"\x01\x02 \x7f", None),
+                                            (b"Canon\x8c\x00", "Canon")])
+def test_exif_text_of_control_characters_is_dropped(tmp_path: Path, raw: bytes,
+                                                    shown: str | None) -> None:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = raw, "EOS 80D"  # Make as a camera wrote it, Model
+    result = describe_image(jpeg_with(tmp_path / "camera.jpg", exif=exif), OPTIONS)
+    details = result.details
+    assert details["exif"].get("Make") == details["metadata"].get("Make") == shown
+    assert details["metadata"]["Model"] == "EOS 80D"
+    written = json.dumps(details, ensure_ascii=False) + result.description
+    assert not any(0x7F <= ord(c) <= 0x9F or ord(c) < 0x20 for c in written)
+
+
 def test_gps_is_never_assembled_from_two_sources() -> None:
     merged, sources = merge({"exif": {"GPSLatitude": 10.0},  # no longitude: incomplete
                              "xmp": {"GPSLatitude": 48.1, "GPSLongitude": 11.5}})

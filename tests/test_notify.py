@@ -3,13 +3,15 @@ target, even when another target refused (the SMTP and webhook receivers on loop
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
 from fileproc_dagster.errors import Undelivered
-from fileproc_dagster.notify import Notification, Notifier, Target
+from fileproc_dagster.notify import Notification, Notifier, Target, stored_at
+from fileproc_dagster.storage.objects import LocalObjectStore, object_key
 from fileproc_dagster.storage.records import Records
 from support.receivers import MailReceiver, WebhookReceiver
 
@@ -23,6 +25,17 @@ def test_outbox_gets_each_notification_once(tmp_path: Path) -> None:
     assert not notifier.send_once(note, records)
     lines = [json.loads(x) for x in (tmp_path / "outbox.jsonl").read_text().splitlines()]
     assert [x["id"] for x in lines] == [f"{key}:processed"]
+
+
+def test_the_object_is_named_by_its_store(tmp_path: Path) -> None:
+    local = LocalObjectStore(tmp_path / "my store")
+    sha = hashlib.sha256(b"minutes").hexdigest()
+    written = local.put_bytes(object_key(sha), b"minutes")
+    shown = stored_at(written)
+    assert shown == f"store: {tmp_path.resolve() / 'my store' / 'objects' / sha[:2] / sha}"
+    assert Path(shown.removeprefix("store: ")).read_bytes() == b"minutes"
+    on_s3 = f"s3://files/fileproc/objects/{sha[:2]}/{sha}"
+    assert stored_at(on_s3) == f"s3: {on_s3}"
 
 
 def test_resumed_attempt_does_not_append_twice(tmp_path: Path) -> None:

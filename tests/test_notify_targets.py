@@ -50,9 +50,14 @@ def _sources(tmp_path: Path, *topics: str) -> list[Path]:
             for topic in topics]
 
 
-def _processed(record: Record) -> str:
+def _stored_at(settings: Settings, record: Record) -> Path:
+    """Where the local store keeps the record's object."""
+    return settings.store_dir.resolve() / "objects" / record.sha256[:2] / record.sha256
+
+
+def _processed(settings: Settings, record: Record) -> str:
     return (f"Processed {record.name} ({record.type}) - db: {record.uuid}, "
-            f"s3: {record.location}")
+            f"store: {_stored_at(settings, record)}")
 
 
 def _outbox(settings: Settings) -> list[str]:
@@ -90,7 +95,7 @@ def test_each_processed_file_is_mailed_and_posted_once(
     outcomes = list(process_paths(configured, sources, instance=instance))
     records = [o.record for o in outcomes]
     assert all(r is not None and r.state == "done" for r in records)
-    expected = sorted(_processed(r) for r in records if r is not None)
+    expected = sorted(_processed(configured, r) for r in records if r is not None)
     mails = mail_receiver.messages
     assert sorted(m.text for m in mails) == expected
     assert {(m.sender, tuple(m.recipients), m.subject, m.login) for m in mails} == {
@@ -117,9 +122,9 @@ def test_a_duplicate_upload_is_reported_once(
     first, second = process_paths(configured, [original, copy], instance=instance)
     assert second.duplicate and second.key == first.key and second.record is not None
     record = second.record
-    expected = sorted([_processed(record),
+    expected = sorted([_processed(configured, record),
                        f"Duplicate council copy.txt of {record.name} ({record.type}) - "
-                       f"db: {record.uuid}, s3: {record.location}"])
+                       f"db: {record.uuid}, store: {_stored_at(configured, record)}"])
     assert sorted(m.text for m in mail_receiver.messages) == expected
     assert sorted(webhook_receiver.accepted) == expected
     _rerun(configured, instance, [record.key])
@@ -193,7 +198,7 @@ def test_a_target_that_fails_leaves_the_file_done_and_gets_the_message_later(
     record = Records(configured.db_url).files.get(key)
     assert record is not None and record.state == "done"
     assert not (configured.upload_dir / source.name).exists()
-    message = _processed(record)
+    message = _processed(configured, record)
     assert [m.text for m in mail_receiver.messages] == [message]
     assert webhook_receiver.accepted == [] and _outbox(configured) == [message]
     assert _sent_at(configured, key) == [None]  # still owed to the webhook

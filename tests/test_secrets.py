@@ -106,9 +106,11 @@ def test_secret_url_is_used_but_never_shown(settings: Settings, hook: str, tmp_p
     assert outcome.record.state == "done"
     assert any(path.suffix == ".db" for path, _ in written)  # the instance storage was read
     # The target really got the message, authenticated with the secret...
+    sha = outcome.record.sha256
+    stored = settings.store_dir.resolve() / "objects" / sha[:2] / sha
     assert [r["body"]["message"] for r in _Hook.received] == [
         f"Processed minutes.txt (document) - db: {outcome.record.uuid}, "
-        f"s3: {outcome.record.location}"]
+        f"store: {stored}"]
     assert base64.b64decode(_Hook.received[0]["auth"].split()[1]).decode() == f"alice:{SECRET}"
     # ...and the secret is nowhere else.
     for secret in (SECRET, TOKEN):

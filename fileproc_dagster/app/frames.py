@@ -2,7 +2,8 @@
 
 Types and states are categoricals that list every possible value (so counts show zeros and
 plots keep their order), numbers are nullable (``Int64``, ``Float64``), moments are
-``datetime64[ns, UTC]``, and the facts most worth a column are lifted out of ``details``.
+``datetime64[ns, UTC]``, and the facts most worth a column are lifted out of ``details``. The
+columns are the fields of ``storage/fields.py``, in its order.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from fileproc_dagster.describe.model import FileKind
+from fileproc_dagster.storage import fields as record_fields
 from fileproc_dagster.storage.files import Record
 from fileproc_dagster.storage.states import State
 
@@ -21,43 +23,29 @@ TYPES = pd.CategoricalDtype([kind.value for kind in FileKind])
 STATES = pd.CategoricalDtype([state.value for state in State])
 MOMENT = pd.DatetimeTZDtype("ns", UTC)
 
-# Column -> dtype, in order.
-COLUMNS: dict[str, Any] = {
-    "key": "string", "uuid": "string", "name": "string", "type": TYPES, "state": STATES,
-    "mime": "string", "size": "Int64", "description": "string", "text": "string",
-    "words": "Int64", "pages": "Int64", "duration_s": "Float64", "language": "string",
-    "extraction_s": "Float64", "location": "string", "thumbnail": "string",
-    "sha256": "string", "error": "string", "details": object,
-    "created_at": MOMENT, "updated_at": MOMENT,
-}
+# The dtype of each kind of field; categories list every value of their field.
+_DTYPES: dict[str, Any] = {"text": "string", "integer": "Int64", "number": "Float64",
+                           "moment": MOMENT, "json": object}
+_CATEGORIES: dict[str, pd.CategoricalDtype] = {"type": TYPES, "state": STATES}
 
 
-def _fact(details: dict[str, Any], name: str) -> Any:
-    value = details.get(name)
-    return value if isinstance(value, int | float | str) and not isinstance(value, bool) \
-        else None
+def columns() -> dict[str, Any]:
+    """Column -> dtype, in order: one per field of ``storage/fields.py``."""
+    return {f.name: _CATEGORIES[f.name] if f.kind == "category" else _DTYPES[f.kind]
+            for f in record_fields.FIELDS}
+
+
+COLUMNS: dict[str, Any] = columns()
 
 
 def row(record: Record) -> dict[str, Any]:
     """One record as a row of ``COLUMNS``."""
-    details = record.details or {}
-    return {
-        "key": record.key, "uuid": record.uuid, "name": record.name, "type": record.type,
-        "state": str(record.state), "mime": record.mime, "size": record.size,
-        "description": record.description, "text": record.text,
-        "words": None if record.text is None else len(record.text.split()),
-        "pages": _fact(details, "pages"), "duration_s": _fact(details, "duration_s"),
-        "language": _fact(details, "language"),
-        "extraction_s": _fact(details, "extraction_seconds"),
-        "location": record.location, "thumbnail": _fact(details, "thumbnail"),
-        "sha256": record.sha256, "error": record.error, "details": record.details,
-        "created_at": record.created_at, "updated_at": record.updated_at,
-    }
+    return {f.name: f.get(record) for f in record_fields.FIELDS}
 
 
 def typed(rows: Sequence[dict[str, Any]], leading: dict[str, Any] | None = None) -> pd.DataFrame:
     """A DataFrame of rows with ``leading`` columns (name -> dtype) before ``COLUMNS``."""
-    dtypes = {**(leading or {}), **COLUMNS}
+    dtypes = {**(leading or {}), **columns()}
     frame = pd.DataFrame(list(rows), columns=list(dtypes))
     for column, dtype in dtypes.items():
         if dtype is MOMENT:

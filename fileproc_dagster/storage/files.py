@@ -19,6 +19,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from fileproc_dagster.storage import fields as record_fields
 from fileproc_dagster.storage import search as fulltext
 from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.schema import contents, files
@@ -50,10 +51,8 @@ class Record:
     updated_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The fields of ``fileproc records --json``."""
-        return {f: getattr(self, f) for f in (
-            "uuid", "key", "name", "type", "size", "sha256", "location", "state",
-            "description", "text", "details", "error")}
+        """The fields of ``fileproc records --json`` and ``show --json`` (``fields.py``)."""
+        return {f.name: f.get(self) for f in record_fields.stored()}
 
 
 def now() -> datetime:

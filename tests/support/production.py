@@ -144,13 +144,13 @@ def _untimed(value: Any) -> Any:
 def comparable(record: Record) -> dict[str, Any]:
     """A record's fields, ids, timestamps and durations aside, locations reduced to keys."""
     fields = record.as_json()
-    del fields["uuid"]
+    for moment_or_id in ("uuid", "created_at", "updated_at"):
+        del fields[moment_or_id]
     fields["location"] = tail(fields["location"] or "")
     details = dict(fields["details"] or {})
     if "thumbnail" in details:
         details["thumbnail"] = tail(str(details["thumbnail"]))
     fields["details"] = _untimed(details)
-    fields["mime"] = record.mime
     return fields
 
 

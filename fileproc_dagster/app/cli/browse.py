@@ -11,6 +11,7 @@ from rich.text import Text
 from fileproc_dagster.app.cli.output import (Output, SinceType, ago, one_line, quoted,
                                              styled_state)
 from fileproc_dagster.app.cli.setup import pass_output
+from fileproc_dagster.app.cli.show import json_help, whole
 from fileproc_dagster.describe.formats import kinds
 from fileproc_dagster.errors import FileprocError
 from fileproc_dagster.storage.records import Record, Records
@@ -27,7 +28,7 @@ def open_records(out: Output) -> Records:
 def list_records(out: Output, found: Sequence[Record], as_json: bool) -> None:
     """Records as JSON, a rich table on a terminal, or one plain line each in a pipe."""
     if as_json:
-        out.json([r.as_json() for r in found], indent=2)
+        out.json([whole(r, out.settings.quarantine_dir) for r in found], indent=2)
         return
     if not out.terminal:
         for r in found:
@@ -53,8 +54,7 @@ def list_records(out: Output, found: Sequence[Record], as_json: bool) -> None:
                    "date (2026-05-01, UTC).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many records.")
 @click.option("--json", "as_json", is_flag=True,
-              help="A JSON array: uuid, key, name, type, size, sha256, location, state, "
-                   "description, text, details, error.")
+              help=json_help("A JSON array, one object per record"))
 @pass_output
 def records(out: Output, states: tuple[str, ...], types: tuple[str, ...],
             since: datetime | None, limit: int | None, as_json: bool) -> int:
@@ -78,7 +78,8 @@ def records(out: Output, states: tuple[str, ...], types: tuple[str, ...],
 @click.argument("query")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1),
               help="At most this many records.")
-@click.option("--json", "as_json", is_flag=True, help="A JSON array of the records, best first.")
+@click.option("--json", "as_json", is_flag=True,
+              help=json_help("A JSON array of the records, best first"))
 @pass_output
 def search(out: Output, query: str, limit: int, as_json: bool) -> int:
     """Search the records' text, best match first.

@@ -12,10 +12,17 @@ from rich.text import Text
 
 from fileproc_dagster.app.cli.output import Output, ago, quoted, size, styled_state
 from fileproc_dagster.app.cli.setup import pass_output
+from fileproc_dagster.storage import fields as record_fields
+from fileproc_dagster.storage.fields import Field
 from fileproc_dagster.storage.records import Record, Records
 
 # Shown in a section of their own (or not at all: the text repeats the segments).
 _APART = {"segments"}
+# Record fields shown in a section of their own, labels other than the field's name, and
+# what is said of a field that has no value (the others are left out then).
+_SECTIONS = {"details", "text"}
+_LABELS = {"location": "object", "created_at": "registered", "updated_at": "changed"}
+_UNSET = {"location": "not stored"}
 
 
 def timestamp(seconds: float) -> str:
@@ -33,22 +40,57 @@ def transcript(record: Record) -> list[str]:
 
 
 def facts(record: Record, quarantine: Path | None) -> list[tuple[str, str]]:
-    """(label, value) lines describing the record."""
-    kind = f"{record.type} ({record.mime})" if record.type and record.mime else record.type
-    lines = [("name", quoted(record.name)), ("key", record.key), ("uuid", record.uuid),
-             ("state", str(record.state)), ("type", kind or "-"),
-             ("size", f"{size(record.size)} ({record.size} bytes)"),
-             ("sha256", record.sha256), ("object", record.location or "not stored")]
+    """(label, value) lines describing the record: its fields (``storage/fields.py``) but
+    those with a section of their own, then the quarantine folder."""
+    lines = []
+    for field in record_fields.stored():
+        value = field.get(record)
+        if field.name in _SECTIONS or (value is None and field.name not in _UNSET):
+            continue
+        lines.append((_label(field, record), _shown(field, value)))
     if quarantine is not None:
         lines.append(("quarantine", str(quarantine)))
-    for label, moment in (("registered", record.created_at), ("changed", record.updated_at)):
-        if moment is not None:
-            lines.append((label, f"{moment:%Y-%m-%d %H:%M:%S} UTC ({ago(moment)})"))
-    if record.description:
-        lines.append(("description", record.description))
-    if record.error:
-        lines.append(("reason" if record.state.ended else "last error", record.error))
     return lines
+
+
+def _label(field: Field, record: Record) -> str:
+    if field.name == "error":
+        return "reason" if record.state.ended else "last error"
+    return _LABELS.get(field.name, field.name)
+
+
+def _shown(field: Field, value: Any) -> str:
+    if value is None:
+        return _UNSET[field.name]
+    if field.name == "name":
+        return quoted(value)
+    if field.name == "size":
+        return f"{size(value)} ({value} bytes)"
+    if field.kind == "moment":
+        return f"{value:%Y-%m-%d %H:%M:%S} UTC ({ago(value)})"
+    if field.kind == "json":
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def whole(record: Record, quarantine_dir: Path) -> dict[str, Any]:
+    """The JSON of a record in ``show`` and ``records``: its fields and quarantine folder."""
+    kept = quarantine_dir / record.key
+    return {**record.as_json(), "quarantine": str(kept) if kept.is_dir() else None}
+
+
+def json_help(start: str) -> str:
+    """The help of a ``--json`` option: what it prints, then every field it holds."""
+    return f"{start}: {record_fields.names()}, quarantine (see 'fileproc show --help')."
+
+
+def fields_help() -> str:
+    """Each field of the JSON with its meaning, one a line (the help's closing section)."""
+    described = [(f.name, f.help) for f in record_fields.stored()]
+    described.append(("quarantine", "the folder keeping the original, if it was quarantined"))
+    width = max(len(name) for name, _ in described)
+    return "\b\nFields of --json:\n" + "\n".join(f"  {name:<{width}}  {meaning}"
+                                                  for name, meaning in described)
 
 
 def detail_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
@@ -83,10 +125,9 @@ def _render(out: Output, title: str, lines: list[tuple[str, str]] | list[str]) -
             out.line(f"{item[0]:<{width}}  {item[1]}")
 
 
-@click.command()
+@click.command(epilog=fields_help())
 @click.argument("key_or_uuid", metavar="KEY|UUID")
-@click.option("--json", "as_json", is_flag=True,
-              help="One JSON object: every field of the record, times and quarantine folder.")
+@click.option("--json", "as_json", is_flag=True, help=json_help("One JSON object"))
 @pass_output
 def show(out: Output, key_or_uuid: str, as_json: bool) -> int:
     """Show one record whole, by key or uuid.
@@ -101,13 +142,11 @@ def show(out: Output, key_or_uuid: str, as_json: bool) -> int:
     """
     out.settings.ensure_dirs()
     record = find(Records(out.settings.db_url), key_or_uuid)
+    if as_json:
+        out.json(whole(record, out.settings.quarantine_dir), indent=2)
+        return 0
     kept = out.settings.quarantine_dir / record.key
     quarantine = kept if kept.is_dir() else None
-    if as_json:
-        out.json({**record.as_json(), "mime": record.mime, "created_at": record.created_at,
-                  "updated_at": record.updated_at,
-                  "quarantine": str(quarantine) if quarantine else None}, indent=2)
-        return 0
     _render(out, "record", facts(record, quarantine))
     _render(out, "details", detail_lines(record.details or {}))
     timed = transcript(record)

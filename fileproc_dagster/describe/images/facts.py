@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import struct
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -111,10 +112,17 @@ def _number(value: Any) -> float | int | None:
     return int(number) if number.is_integer() else number
 
 
+def _printable(text: str) -> str:
+    """The text without control and unassigned characters (a camera may fill a field with
+    stray bytes: a ``Make`` of ``\\x8c`` says nothing); line breaks and tabs kept."""
+    kept = "".join(c for c in text if c in "\n\t" or unicodedata.category(c)[0] != "C")
+    return kept.strip()
+
+
 def _jsonable(value: Any) -> Any:
     """EXIF value -> JSON value; None for what has no plain form (blobs, broken numbers)."""
     if isinstance(value, str):
-        text = value.replace("\x00", "").strip()
+        text = _printable(value)
         return text[:_MAX_TEXT] if text else None
     if isinstance(value, (int, float, IFDRational)) and not isinstance(value, bool):
         return _number(value)
