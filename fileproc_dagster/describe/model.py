@@ -27,18 +27,32 @@ class Detection:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A table found in a file (a sheet, a Word/HTML/slide table): its name and its rows of
+    cell texts, the first row the header."""
+
+    name: str
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
 class Description:
     """What an extractor found in one file.
 
     ``description`` is one human-readable line, ``text`` the recognised text (OCR, transcript or
-    text found in a picture), ``details`` type-specific facts (JSON-serialisable) and
-    ``thumbnail`` an optional small PNG for previews.
+    text found in a picture), ``details`` type-specific facts (JSON-serialisable; a document's
+    properties under ``properties``: title, author, subject, created, modified, language,
+    producer) and ``thumbnail`` an optional small PNG for previews. ``markdown`` is the text
+    with its structure (headings, lists, tables, page or slide boundaries) where the format
+    has one; ``tables`` the tables found.
     """
 
     description: str
     text: str
     details: dict[str, Any] = field(default_factory=dict)
     thumbnail: bytes | None = None
+    markdown: str = ""
+    tables: tuple[Table, ...] = ()
 
 
 @dataclass(frozen=True)
