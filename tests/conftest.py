@@ -267,3 +267,13 @@ def production(settings: Any, postgres: Any, pg_url: str, s3_env: Any, mail_rece
     monkeypatch.setenv("DAGSTER_PG_URL", made.env["DAGSTER_PG_URL"])  # to read the instance
     yield made
     postgres.drop_schema(dagster_url)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Captured output as valid UTF-8: a test's process may print bytes of the hostile files it
+    reads, which a parallel run's report (sent between processes) cannot carry otherwise."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    report.sections = [(title, text.encode("utf-8", "replace").decode("utf-8"))
+                       for title, text in report.sections]

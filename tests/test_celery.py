@@ -24,6 +24,9 @@ from fileproc_dagster.storage.records import Records
 from support.celery_workers import WORKER_CONFIG
 from support.production import DEPLOY, CpuMeter, Webserver, postmaster_pid, workers
 
+# The Celery workers of these tests share one Redis database: one xdist process runs them.
+pytestmark = pytest.mark.xdist_group("redis")
+
 QUEUE = re.compile(r'to queue "([^"]+)"')
 
 

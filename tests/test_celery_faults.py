@@ -37,6 +37,7 @@ def extracting_worker(instance: dg.DagsterInstance) -> str | None:
     return None
 
 
+@pytest.mark.serial
 def test_a_batch_survives_a_killed_worker_and_s3_and_postgresql_restarts(
         production: Production, tmp_path: Path) -> None:
     reason = pg.controllable()

@@ -64,6 +64,7 @@ def test_a_plain_postgresql_url_works(pg_url: str) -> None:
     assert [r.key for r in records.files.all()] == [key]
 
 
+@pytest.mark.serial
 def test_a_server_restart_is_survived(pg_url: str) -> None:
     if (reason := postgres.controllable()) is not None:
         if os.environ.get("CI") == "true":
