@@ -219,3 +219,51 @@ def test_notification_left_unsent_is_sent_again_when_the_target_is_back(
     assert [r["body"]["message"] for r in _Hook.received] == [message]
     assert resend_request(resource, now + timedelta(seconds=1)) == []  # stamped sent
     assert len(settings.outbox.read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://fileproc:s3cr3t@db:5432/records", "postgresql://***@db:5432/records"),
+    ("redis://:s3cr3t@cache:6379/0", "redis://***@cache:6379/0"),
+    ("http://proxy:s3cr3t@127.0.0.1:9000", "http://***@127.0.0.1:9000"),
+    ("mailto://bob:s3cr3t@smtp.example.org:587?to=ops@example.org",
+     "mailto://***@smtp.example.org:587?to=ops@example.org"),
+    ("postgresql://db/records?sslmode=require&password=s3cr3t",
+     "postgresql://db/records?sslmode=require&password=***"),
+    ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+    ("sqlite:////srv/fileproc/records.db", "sqlite:////srv/fileproc/records.db"),
+])
+def test_urls_are_shown_without_their_login(url: str, shown: str) -> None:
+    from fileproc_dagster.secrets import hide_userinfo, without_userinfo
+
+    assert without_userinfo(url) == shown
+    assert hide_userinfo(f"cannot reach {url} (refused)") == f"cannot reach {shown} (refused)"
+
+
+def test_an_unreachable_endpoint_is_reported_without_its_login(s3_env: Any) -> None:
+    """botocore quotes the endpoint URL it could not reach; the step's error (and what it
+    chains, which Dagster shows too) keeps the host and hides the login."""
+    import traceback
+
+    import boto3
+    from botocore.config import Config
+
+    from fileproc_dagster.storage.s3 import S3ObjectStore
+
+    client = boto3.client("s3", endpoint_url=f"http://proxy:{SECRET}@127.0.0.1:9",
+                          config=Config(retries={"total_max_attempts": 1}, connect_timeout=2))
+    store = S3ObjectStore(client, "files")
+    with pytest.raises(TransientError, match=r"object store unavailable") as caught:
+        store.exists("ab" * 32)
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "http://***@127.0.0.1:9" in str(caught.value)
+    assert SECRET not in shown
+
+
+def test_status_shows_daemon_and_sensor_errors_without_logins() -> None:
+    from fileproc_dagster.app.status import daemon_health
+    from fileproc_dagster.defs._dagster_compat import Heartbeat
+
+    error = f"OperationalError: redis://worker:{SECRET}@cache:6379/0 refused"
+    [beat] = daemon_health({"SENSOR": Heartbeat("SENSOR", 100.0, (error,))}, ["SENSOR"],
+                           110.0, 90.0)
+    assert beat.errors == ("OperationalError: redis://***@cache:6379/0 refused",)
