@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,36 @@ def test_urls_are_shown_without_their_login(url: str, shown: str) -> None:
 
     assert without_userinfo(url) == shown
     assert hide_userinfo(f"cannot reach {url} (refused)") == f"cannot reach {shown} (refused)"
+
+
+def test_secret_settings_reach_dagster_as_their_variables(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the environment the resources hold the variables' names (the UI shows those);
+    settings built in code keep their values, and their resources still work."""
+    from fileproc_dagster.definitions import build_resources
+    from fileproc_dagster.settings import S3Location
+
+    url = f"json://alice:{SECRET}@127.0.0.1:9/hook"
+    monkeypatch.setenv("FILEPROC_DB_URL", settings.db_url)
+    monkeypatch.setenv("FILEPROC_NOTIFY_URLS", url)
+    monkeypatch.setenv("FILEPROC_STORE", "s3://files/prod")
+    monkeypatch.setenv("FILEPROC_S3_ENDPOINT_URL", f"http://proxy:{SECRET}@127.0.0.1:9000")
+    resources = build_resources(Settings.from_env())
+    held = {(name, field): getattr(resources[name], field) for name, field in (
+        ("records", "url"), ("notifier", "urls"), ("object_store", "endpoint_url"))}
+    assert all(isinstance(value, dg.EnvVar) for value in held.values()), held
+    assert [v.env_var_name for v in held.values()] == [
+        "FILEPROC_DB_URL", "FILEPROC_NOTIFY_URLS", "FILEPROC_S3_ENDPOINT_URL"]
+    for variable in ("FILEPROC_DB_URL", "FILEPROC_NOTIFY_URLS", "FILEPROC_S3_ENDPOINT_URL"):
+        monkeypatch.delenv(variable)
+    in_code = Settings.from_env({"FILEPROC_HOME": str(settings.home)})
+    in_code = replace(in_code, s3=S3Location("files", "prod", "http://127.0.0.1:9000"))
+    resources = build_resources(in_code)
+    assert not isinstance(resources["records"].url, dg.EnvVar)  # type: ignore[union-attr]
+    assert resources["records"].url == in_code.db_url  # type: ignore[union-attr]
+    assert resources["object_store"].endpoint_url == "http://127.0.0.1:9000"  # type: ignore
+    assert resources["notifier"].urls == ""  # type: ignore[union-attr]
+    assert resources["records"].store().files.all() == []  # type: ignore[union-attr]
 
 
 def test_an_unreachable_endpoint_is_reported_without_its_login(s3_env: Any) -> None:
