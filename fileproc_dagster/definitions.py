@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from typing import overload
+
 import dagster as dg
 
 from fileproc_dagster.defs.assets import (file_description, file_record, processed_file,
@@ -20,9 +24,32 @@ from fileproc_dagster.defs.retention import (RetentionResource, retire_partition
 from fileproc_dagster.defs.sensors import build_upload_sensor
 from fileproc_dagster.describe.version import extractor_version
 from fileproc_dagster.hooks import NO_HOOKS, Hooks
+from fileproc_dagster.secrets import without_userinfo
 from fileproc_dagster.settings import Settings
 
 ASSETS = [stored_object, file_record, file_description, processed_file]
+log = logging.getLogger(__name__)
+
+
+@overload
+def from_variable(value: str, variable: str) -> str: ...
+
+
+@overload
+def from_variable(value: None, variable: str) -> None: ...
+
+
+def from_variable(value: str | None, variable: str) -> str | None:
+    """A setting that may hold a secret, as a resource field: ``dg.EnvVar(variable)`` when the
+    value is that variable's (the UI then shows the variable's name, never the value), the
+    value itself when the settings were built in code."""
+    if value and os.environ.get(variable) == value:
+        return dg.EnvVar(variable)
+    if value and without_userinfo(value) != value:
+        log.warning("%s holds a login and is not the value of %s: the Dagster UI shows it "
+                    "as configured; set it through the variable instead",
+                    without_userinfo(value), variable)
+    return value
 
 
 def build_resources(settings: Settings, hooks: Hooks = NO_HOOKS
@@ -36,12 +63,12 @@ def build_resources(settings: Settings, hooks: Hooks = NO_HOOKS
                                    settle_s=settings.settle_s),
         "object_store": S3ObjectStoreResource(
             bucket=settings.s3.bucket, prefix=settings.s3.prefix,
-            endpoint_url=settings.s3.endpoint_url) if settings.s3
-        else LocalObjectStoreResource(root=str(settings.store_dir)),
-        "records": RecordsResource(url=settings.db_url),
+            endpoint_url=from_variable(settings.s3.endpoint_url, "FILEPROC_S3_ENDPOINT_URL"))
+        if settings.s3 else LocalObjectStoreResource(root=str(settings.store_dir)),
+        "records": RecordsResource(url=from_variable(settings.db_url, "FILEPROC_DB_URL")),
         "notifier": NotifierResource(
             outbox=str(settings.outbox),
-            urls=dg.EnvVar("FILEPROC_NOTIFY_URLS") if settings.notify_urls else ""),
+            urls=from_variable(settings.notify_urls, "FILEPROC_NOTIFY_URLS")),
         "extractor": ExtractorResource(worker_memory_bytes=settings.worker_memory_bytes,
                                        image_tags=settings.image_tags,
                                        extraction_workers=settings.extraction_workers),

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,81 @@ def test_notification_left_unsent_is_sent_again_when_the_target_is_back(
     assert [r["body"]["message"] for r in _Hook.received] == [message]
     assert resend_request(resource, now + timedelta(seconds=1)) == []  # stamped sent
     assert len(settings.outbox.read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://fileproc:s3cr3t@db:5432/records", "postgresql://***@db:5432/records"),
+    ("redis://:s3cr3t@cache:6379/0", "redis://***@cache:6379/0"),
+    ("http://proxy:s3cr3t@127.0.0.1:9000", "http://***@127.0.0.1:9000"),
+    ("mailto://bob:s3cr3t@smtp.example.org:587?to=ops@example.org",
+     "mailto://***@smtp.example.org:587?to=ops@example.org"),
+    ("postgresql://db/records?sslmode=require&password=s3cr3t",
+     "postgresql://db/records?sslmode=require&password=***"),
+    ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+    ("sqlite:////srv/fileproc/records.db", "sqlite:////srv/fileproc/records.db"),
+])
+def test_urls_are_shown_without_their_login(url: str, shown: str) -> None:
+    from fileproc_dagster.secrets import hide_userinfo, without_userinfo
+
+    assert without_userinfo(url) == shown
+    assert hide_userinfo(f"cannot reach {url} (refused)") == f"cannot reach {shown} (refused)"
+
+
+def test_secret_settings_reach_dagster_as_their_variables(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the environment the resources hold the variables' names (the UI shows those);
+    settings built in code keep their values, and their resources still work."""
+    from fileproc_dagster.definitions import build_resources
+    from fileproc_dagster.settings import S3Location
+
+    url = f"json://alice:{SECRET}@127.0.0.1:9/hook"
+    monkeypatch.setenv("FILEPROC_DB_URL", settings.db_url)
+    monkeypatch.setenv("FILEPROC_NOTIFY_URLS", url)
+    monkeypatch.setenv("FILEPROC_STORE", "s3://files/prod")
+    monkeypatch.setenv("FILEPROC_S3_ENDPOINT_URL", f"http://proxy:{SECRET}@127.0.0.1:9000")
+    resources = build_resources(Settings.from_env())
+    held = {(name, field): getattr(resources[name], field) for name, field in (
+        ("records", "url"), ("notifier", "urls"), ("object_store", "endpoint_url"))}
+    assert all(isinstance(value, dg.EnvVar) for value in held.values()), held
+    assert [v.env_var_name for v in held.values()] == [
+        "FILEPROC_DB_URL", "FILEPROC_NOTIFY_URLS", "FILEPROC_S3_ENDPOINT_URL"]
+    for variable in ("FILEPROC_DB_URL", "FILEPROC_NOTIFY_URLS", "FILEPROC_S3_ENDPOINT_URL"):
+        monkeypatch.delenv(variable)
+    in_code = Settings.from_env({"FILEPROC_HOME": str(settings.home)})
+    in_code = replace(in_code, s3=S3Location("files", "prod", "http://127.0.0.1:9000"))
+    resources = build_resources(in_code)
+    assert not isinstance(resources["records"].url, dg.EnvVar)  # type: ignore[union-attr]
+    assert resources["records"].url == in_code.db_url  # type: ignore[union-attr]
+    assert resources["object_store"].endpoint_url == "http://127.0.0.1:9000"  # type: ignore
+    assert resources["notifier"].urls == ""  # type: ignore[union-attr]
+    assert resources["records"].store().files.all() == []  # type: ignore[union-attr]
+
+
+def test_an_unreachable_endpoint_is_reported_without_its_login(s3_env: Any) -> None:
+    """botocore quotes the endpoint URL it could not reach; the step's error (and what it
+    chains, which Dagster shows too) keeps the host and hides the login."""
+    import traceback
+
+    import boto3
+    from botocore.config import Config
+
+    from fileproc_dagster.storage.s3 import S3ObjectStore
+
+    client = boto3.client("s3", endpoint_url=f"http://proxy:{SECRET}@127.0.0.1:9",
+                          config=Config(retries={"total_max_attempts": 1}, connect_timeout=2))
+    store = S3ObjectStore(client, "files")
+    with pytest.raises(TransientError, match=r"object store unavailable") as caught:
+        store.exists("ab" * 32)
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "http://***@127.0.0.1:9" in str(caught.value)
+    assert SECRET not in shown
+
+
+def test_status_shows_daemon_and_sensor_errors_without_logins() -> None:
+    from fileproc_dagster.app.status import daemon_health
+    from fileproc_dagster.defs._dagster_compat import Heartbeat
+
+    error = f"OperationalError: redis://worker:{SECRET}@cache:6379/0 refused"
+    [beat] = daemon_health({"SENSOR": Heartbeat("SENSOR", 100.0, (error,))}, ["SENSOR"],
+                           110.0, 90.0)
+    assert beat.errors == ("OperationalError: redis://***@cache:6379/0 refused",)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ import dagster as dg
 from fileproc_dagster.defs._dagster_compat import (Heartbeat, SensorTick, daemon_heartbeats,
                                                    required_daemons, sensor_ticks)
 from fileproc_dagster.intake.census import QuarantineUsage, quarantine_usage, unregistered
+from fileproc_dagster.secrets import hide_userinfo
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.files import now
 from fileproc_dagster.storage.records import Records
@@ -74,7 +75,7 @@ def daemon_health(beats: dict[str, Heartbeat], required: list[str], at: float,
         beat = beats.get(daemon)
         age = max(0.0, at - beat.timestamp) if beat else None
         found.append(DaemonBeat(daemon, age, age is not None and age <= stale_after_s,
-                                beat.errors if beat else ()))
+                                tuple(map(hide_userinfo, beat.errors)) if beat else ()))
     return found
 
 
@@ -104,7 +105,9 @@ def take_snapshot(settings: Settings, stale_after_s: float = DEFAULT_STALE_AFTER
         with instance:
             daemons = daemon_health(daemon_heartbeats(instance), required_daemons(instance),
                                     time.time(), stale_after_s)
-            sensors = sensor_ticks(instance)
+            # An error may quote a database or broker URL: shown without its login.
+            sensors = [replace(s, error=hide_userinfo(s.error)) if s.error else s
+                       for s in sensor_ticks(instance)]
             for name, statuses in RUN_STATUSES.items():
                 runs[name] = len(instance.get_run_records(dg.RunsFilter(statuses=statuses)))
     records = Records(settings.db_url)

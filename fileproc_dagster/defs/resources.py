@@ -58,7 +58,8 @@ class LocalObjectStoreResource(ObjectStoreResource):
 
 
 class RecordsResource(dg.ConfigurableResource):
-    """The records database (SQLite file or PostgreSQL URL)."""
+    """The records database (SQLite file or PostgreSQL URL; it may hold a password, so it is
+    given as EnvVar FILEPROC_DB_URL)."""
 
     url: str
 
@@ -126,7 +127,8 @@ class S3ObjectStoreResource(ObjectStoreResource):
     bucket: str = Field(description="Bucket of the objects; it must exist.")
     prefix: str = Field(default="", description="Key prefix in the bucket, e.g. fileproc/prod.")
     endpoint_url: str | None = Field(default=None, description=(
-        "URL of an S3-compatible server (MinIO, Ceph...); empty: AWS S3."))
+        "URL of an S3-compatible server (MinIO, Ceph...); empty: AWS S3. It may hold a "
+        "login: set it through EnvVar FILEPROC_S3_ENDPOINT_URL."))
     region_name: str | None = Field(default=None, description="AWS region; empty: boto3's.")
     max_attempts: int = Field(default=3, description=(
         "Retries of one request by boto3 before the step's retry policy takes over."))

@@ -27,6 +27,7 @@ from botocore.exceptions import ConnectionError as ServiceConnectionError
 from botocore.exceptions import NoCredentialsError
 
 from fileproc_dagster.errors import ConfigurationError, TransientError
+from fileproc_dagster.secrets import hide_userinfo, without_userinfo
 from fileproc_dagster.storage.objects import (CHUNK, DEFAULT_PART_SIZE, check_digest,
                                               copy_hashing, object_key)
 
@@ -68,8 +69,8 @@ class S3ObjectStore:
 
     @property
     def endpoint(self) -> str:
-        """The URL of the S3 service this store talks to."""
-        return str(self.client.meta.endpoint_url)
+        """The URL of the S3 service this store talks to, as it may be shown (no login)."""
+        return without_userinfo(str(self.client.meta.endpoint_url))
 
     def put_file(self, path: Path, sha256: str) -> str:
         key = self._key(object_key(sha256))
@@ -164,7 +165,10 @@ class S3ObjectStore:
             failure = self._failure(exc, f"{doing} at {self.endpoint}")
             if failure is None:
                 raise
-            raise failure from exc
+            # botocore's words may quote the endpoint URL, login and all: such a cause is not
+            # chained (Dagster shows causes in the UI), its text is, login hidden.
+            shown = hide_userinfo(str(failure))
+            raise type(failure)(shown) from (exc if shown == str(failure) else None)
 
     def _failure(self, exc: Exception, doing: str) -> Exception | None:
         answer = exc

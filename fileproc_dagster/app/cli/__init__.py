@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from fileproc_dagster.app.cli.output import Output
 from fileproc_dagster.errors import FileprocError
+from fileproc_dagster.secrets import hide_userinfo
 from fileproc_dagster.settings import Settings
 
 PROG = "fileproc"
@@ -52,7 +53,7 @@ class Commands(click.Group):
             raise
         except (click.ClickException, FileprocError, OSError, sa.exc.OperationalError) as exc:
             where = " ".join(filter(None, (PROG, ctx.invoked_subcommand)))
-            raise Failed(where, _reason(exc)) from exc
+            raise Failed(where, hide_userinfo(_reason(exc))) from exc
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"],
