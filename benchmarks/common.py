@@ -50,7 +50,7 @@ def python_path(extra: Sequence[Path] = ()) -> str:
 
 def fileproc_env(home: Path, dagster_home: Path, interval_s: int = 3,
                  db_url: str | None = None, **extra: str) -> dict[str, str]:
-    """Environment of one embedded-default installation under ``home`` (README variables).
+    """Environment of one embedded-default installation under ``home`` (docs/configuration.md).
 
     DAGSTER_HOME lives outside FILEPROC_HOME so its size is Dagster's storage alone.
     """

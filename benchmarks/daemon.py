@@ -1,7 +1,7 @@
 """The real path: ``dagster-daemon`` on a fresh installation, files dropped into its upload
 directory, records watched until every file has ended.
 
-Only stable seams are used: the code location module, the README's environment variables,
+Only stable seams are used: the code location module, the documented environment variables,
 ``fileproc init``, the records database (``Records(url).files.all()``) and Dagster's public
 instance API (run counts). Nothing assumes how many runs a file takes.
 """

@@ -53,7 +53,7 @@ def run_overhead(corpus: Path, root: Path, files: int, backends: Sequence[str] =
 
 def production_env() -> dict[str, str]:
     """What production sets beside the instance config: events written in batches
-    (``DAGSTER_EVENT_BATCH_SIZE``, 50 as in the README), unless this environment says
+    (``DAGSTER_EVENT_BATCH_SIZE``, 50 as in docs/production.md), unless this environment says
     otherwise (``0``: one write per event)."""
     return {BATCH_VARIABLE: os.environ.get(BATCH_VARIABLE, PRODUCTION_BATCH_SIZE)}
 

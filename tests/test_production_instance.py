@@ -177,7 +177,7 @@ def test_the_daemon_on_postgresql_processes_dropped_files(
     settings = dataclasses.replace(settings, db_url=pg_url)
     files = [make_text(tmp_path / f"minutes_{i}.txt", i) for i in range(4)]
     try:
-        # The production environment of the README, event batches included.
+        # The production environment of docs/production.md, event batches included.
         env = {"FILEPROC_DB_URL": pg_url, "DAGSTER_EVENT_BATCH_SIZE": "50"}
         with running(settings, env, dagster_yaml=DEPLOY) as daemon:
             for path in files:

@@ -2,7 +2,7 @@
 
 A record keeps the version that described it; Dagster shows it as the ``code_version`` of the
 description asset, so a changed OCR language, whisper model or extractor marks the files
-described before as stale, and running them again describes only those (see the README).
+described before as stale, and running them again describes only those (see docs/usage.md).
 """
 
 from __future__ import annotations

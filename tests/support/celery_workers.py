@@ -3,7 +3,7 @@
 Redis is the one at ``FILEPROC_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/11``: a
 database number of its own, emptied before and after each test); a server that is down is
 started (``redis-server --daemonize yes``, nothing kept on disk). Workers are started as the
-README says, ``dagster-celery worker start -A dagster_celery.app -y CONFIG -q ...``, each in
+docs/celery.md says, ``dagster-celery worker start -A dagster_celery.app -y CONFIG -q ...``, each in
 its own process group so a test can SIGKILL one with its pool and extraction processes.
 """
 
