@@ -26,7 +26,8 @@ from daemon import drop, finished, leftovers, live_runs, make_text, running, ven
 from fileproc_dagster.storage.records import Records
 from support.production import DEPLOY, Webserver, workers
 
-pytestmark = pytest.mark.slow
+# Its Celery worker uses the Redis database of the Celery tests: one xdist process runs them.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("redis")]
 
 # One marker per secret, so a failure says whose value leaked.
 MARKERS = {
