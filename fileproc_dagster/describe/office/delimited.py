@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 from fileproc_dagster.describe.documents.textfiles import decode_text
 from fileproc_dagster.describe.model import Description, ExtractOptions, Table
@@ -44,9 +45,11 @@ def describe_delimited(path: Path, mime: str, options: ExtractOptions) -> Descri
     tables = (Table(path.stem or "table", kept),) if kept else ()
     notes = [f"first {len(kept)} of {len(rows)} rows kept"] if len(kept) < len(rows) else []
     plain = "\n".join("\t".join(c for c in row if c) for row in rows)
+    extra: dict[str, Any] = {"encoding": encoding, "delimiter": dialect.delimiter}
+    if notes:
+        extra["truncated"] = notes
     return summarise(kind, mime, plain, markdown_table(kept), counts={"rows": len(rows)},
-                     tables=tables, encoding=encoding, delimiter=dialect.delimiter,
-                     **({"truncated": notes} if notes else {}))
+                     tables=tables, **extra)
 
 
 def _dialect(text: str, mime: str) -> type[csv.Dialect] | csv.Dialect:

@@ -35,7 +35,7 @@ def describe_rtf(path: Path, mime: str, options: ExtractOptions) -> Description:
     from striprtf.striprtf import rtf_to_text
 
     try:
-        text = rtf_to_text(source, errors="replace")
+        text: str = rtf_to_text(source, errors="replace")  # type: ignore[no-untyped-call]
     except Exception as exc:  # striprtf raises plain errors for a damaged document
         raise BadInput(f"not a readable RTF document (damaged): {exc}") from exc
     text = "\n".join(line.rstrip() for line in text.replace("\r", "").split("\n")).strip()

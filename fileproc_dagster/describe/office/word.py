@@ -132,10 +132,22 @@ def _table_rows(table: Any) -> list[list[str]]:
             if any(cell._tc is other for other in seen):  # a merged cell, once per grid column
                 continue
             seen.append(cell._tc)
-            cells.append(" ".join(cell.text.split()))
+            cells.append(_cell_text(cell._tc))
         if any(cells):
             rows.append(cells)
     return rows
+
+
+def _cell_text(cell: Any) -> str:
+    """A cell's paragraphs, those of tables nested in it included (python-docx skips them)."""
+    return " ".join(" ".join(_paragraph_texts(cell)).split())
+
+
+def _paragraph_texts(element: Any) -> list[str]:
+    """The text of every paragraph under an element, at any depth, empty ones left out."""
+    texts = ("".join(t.text or "" for t in p.iter(f"{_W}t")).strip()
+             for p in element.iter(f"{_W}p"))
+    return [t for t in texts if t]
 
 
 def _comments(document: Any) -> list[dict[str, str]]:
@@ -156,7 +168,7 @@ def _headers_footers(document: Any) -> tuple[list[str], list[str]]:
                 part = getattr(section, name)
                 if part.is_linked_to_previous:
                     continue
-                text = "\n".join(p.text.strip() for p in part.paragraphs if p.text.strip())
+                text = "\n".join(_paragraph_texts(part._element))  # tables in it too
                 if text and text not in found:
                     found.append(text)
     return headers, footers
