@@ -213,12 +213,12 @@ def _png_bytes_of(image: Image.Image) -> bytes:
 _RTF = rb"{\rtf1\ansi\deff0 {\fonttbl {\f0 Times New Roman;}}\f0\fs24 Memo: the roof is fixed.\par}"
 
 
-def test_rtf_named_rtf_is_refused_without_a_note_on_its_name(tmp_path: Path) -> None:
-    error = _expect_bad(_write(tmp_path, "memo.rtf", _RTF), ("unsupported",))
-    assert error.reason.startswith("RTF documents are not supported")
-    assert "named" not in error.reason  # text/rtf and application/rtf are one format
+def test_rtf_named_rtf_is_a_document_without_a_note_on_its_name(tmp_path: Path) -> None:
+    detection = detect(_write(tmp_path, "memo.rtf", _RTF), OPTIONS)
+    assert (detection.kind, detection.mime) == (FileKind.DOCUMENT, "text/rtf")
+    assert "named" not in detection.reason  # text/rtf and application/rtf are one format
 
 
 def test_rtf_named_pdf_still_says_the_name_disagrees(tmp_path: Path) -> None:
-    error = _expect_bad(_write(tmp_path, "memo.pdf", _RTF), ("unsupported",))
-    assert "named .pdf, but the content is text/rtf" in error.reason
+    detection = detect(_write(tmp_path, "memo.pdf", _RTF), OPTIONS)
+    assert "named .pdf, but the content is text/rtf" in detection.reason

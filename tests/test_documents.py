@@ -235,7 +235,7 @@ def test_binary_data_is_not_text(tmp_path: Path, content: bytes) -> None:
         describe_document(path, "text/plain", OPTIONS)
 
 
-def test_docx_paragraphs_then_tables(tmp_path: Path) -> None:
+def test_docx_in_document_order(tmp_path: Path) -> None:
     document = docx.Document()
     document.add_heading("Parish newsletter", level=1)
     document.add_paragraph("The fete raised four hundred pounds.")
@@ -248,7 +248,7 @@ def test_docx_paragraphs_then_tables(tmp_path: Path) -> None:
     document.save(str(path))
     result = _describe(path)
     assert result.text == ("Parish newsletter\nThe fete raised four hundred pounds.\n"
-                           "Thanks to every volunteer.\n\nStall\tTakings\nCakes\t£120")
+                           "Stall\tTakings\nCakes\t£120\nThanks to every volunteer.")
     assert result.details["pages"] == 1
     assert result.description.startswith("Word document, 1 page, 16 words: Parish newsletter")
 

@@ -46,6 +46,9 @@ def test_a_new_format_is_one_registry_entry(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     memo = tmp_path / "memo.rtf"
     memo.write_bytes(RTF)
+    monkeypatch.setattr(formats, "FORMATS", tuple(
+        formats._refused("RTF document", ("text/rtf",), "RTF documents are not supported")
+        if f.name == "RTF document" else f for f in formats.FORMATS))
     with pytest.raises(BadInput, match="RTF documents are not supported"):
         detect(memo)
     entry = formats.Format("RTF document", FileKind.DOCUMENT, ("text/rtf", "application/rtf"),

@@ -94,6 +94,7 @@ def test_domain_packages_depend_on_each_other_without_a_cycle() -> None:
 # What only the extraction worker, one step or one backend needs; every process that loads
 # the code location (code server, daemon, each run worker) would otherwise pay for it.
 EXTRACTION_ONLY = ("pandas", "numpy", "PIL", "cv2", "pytesseract", "pypdfium2", "docx", "av",
+                   "pptx", "python_calamine", "striprtf", "msoffcrypto", "olefile",
                    "faster_whisper", "ctranslate2", "onnxruntime", "torch", "py3langid",
                    "magic", "boto3", "botocore", "dagster_aws", "apprise")
 

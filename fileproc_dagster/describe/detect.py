@@ -23,7 +23,8 @@ from pathlib import Path
 
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.formats import for_mime
-from fileproc_dagster.describe.model import DOCX_MIME, Detection, ExtractOptions, FileKind
+from fileproc_dagster.describe.model import (DOCX_MIME, PPTX_MIME, XLSX_MIME, Detection,
+                                             ExtractOptions, FileKind)
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,9 @@ def probe_zip(path: Path, mime: str, options: ExtractOptions) -> Detection:
     if "word/document.xml" in names:
         return Detection(FileKind.DOCUMENT, DOCX_MIME, "Word .docx document")
     if "xl/workbook.xml" in names:
-        raise BadInput("Excel spreadsheets are not supported", verdict="unsupported")
+        return Detection(FileKind.DOCUMENT, XLSX_MIME, "Excel .xlsx workbook")
     if "ppt/presentation.xml" in names:
-        raise BadInput("PowerPoint presentations are not supported", verdict="unsupported")
+        return Detection(FileKind.DOCUMENT, PPTX_MIME, "PowerPoint .pptx presentation")
     entries = f"{len(names)} entr{'y' if len(names) == 1 else 'ies'}"
     raise BadInput(f"zip archive ({entries}): archives are not unpacked",
                    verdict="unsupported")

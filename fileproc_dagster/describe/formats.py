@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     Probe = Callable[[Path, str, ExtractOptions], Detection]
 
 _DOCUMENTS = "fileproc_dagster.describe.documents.describe"
+_OFFICE = "fileproc_dagster.describe.office"
 _ZIP = ("application/zip", "application/x-zip-compressed", "application/x-zip")
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+_ODF = "application/vnd.oasis.opendocument"
 
 
 @dataclass(frozen=True)
@@ -104,21 +106,40 @@ def _refused(name: str, mimes: tuple[str, ...], reason: str, extensions: tuple[s
 FORMATS: tuple[Format, ...] = (
     Format("PDF", FileKind.DOCUMENT, (PDF_MIME,), (".pdf",),
            reader=f"{_DOCUMENTS}:describe_pdf", probe=f"{_DOCUMENTS}:probe_pdf", cost=PDF_PAGES),
+    # Office documents (describe/office/): one block, in the registry's order of matching.
     Format("Word document", FileKind.DOCUMENT, (DOCX_MIME, *_ZIP), (".docx",),
-           reader=f"{_DOCUMENTS}:describe_docx",
+           reader=f"{_OFFICE}.word:describe_docx",
            probe="fileproc_dagster.describe.detect:probe_zip", family="zip"),
-    _refused("Excel spreadsheet", (_XLSX,), "Excel spreadsheets are not supported",
-             (".xlsx",), family="zip"),
-    _refused("PowerPoint presentation", (_PPTX,), "PowerPoint presentations are not supported",
-             (".pptx",), family="zip"),
+    Format("Excel spreadsheet", FileKind.DOCUMENT, (_XLSX,), (".xlsx",),
+           reader=f"{_OFFICE}.sheets:describe_spreadsheet", family="zip"),
+    Format("Legacy Excel spreadsheet", FileKind.DOCUMENT, ("application/vnd.ms-excel",),
+           (".xls",), reader=f"{_OFFICE}.sheets:describe_spreadsheet", family="ole"),
+    Format("OpenDocument spreadsheet", FileKind.DOCUMENT, (f"{_ODF}.spreadsheet",), (".ods",),
+           reader=f"{_OFFICE}.sheets:describe_spreadsheet", family="zip"),
+    Format("PowerPoint presentation", FileKind.DOCUMENT, (_PPTX,), (".pptx",),
+           reader=f"{_OFFICE}.slides:describe_pptx", family="zip"),
+    Format("OpenDocument text", FileKind.DOCUMENT, (f"{_ODF}.text",), (".odt",),
+           reader=f"{_OFFICE}.opendocument:describe_odf", family="zip"),
+    Format("OpenDocument presentation", FileKind.DOCUMENT, (f"{_ODF}.presentation",),
+           (".odp",), reader=f"{_OFFICE}.opendocument:describe_odf", family="zip"),
+    Format("RTF document", FileKind.DOCUMENT, ("text/rtf", "application/rtf"), (".rtf",),
+           reader=f"{_OFFICE}.rtf:describe_rtf"),
+    Format("CSV/TSV table", FileKind.DOCUMENT,
+           ("text/csv", "application/csv", "text/tab-separated-values"), (".csv", ".tsv"),
+           reader=f"{_OFFICE}.delimited:describe_delimited"),
+    _refused("Legacy Word document", ("application/msword",),
+             "legacy Word .doc files are not supported: no well-kept library reads them "
+             "offline (save as .docx or PDF)", (".doc",), family="ole"),
+    _refused("Legacy PowerPoint presentation", ("application/vnd.ms-powerpoint",),
+             "legacy PowerPoint .ppt files are not supported: no well-kept library reads them "
+             "offline (save as .pptx or PDF)", (".ppt",), family="ole"),
+    _refused("Encrypted Office document", ("application/encrypted",),
+             "encrypted Office document: a password is needed to read it",
+             (".docx", ".xlsx", ".pptx"), family="ole"),
     _refused("Web page", ("text/html", "application/xhtml+xml"),
              "HTML web pages are not supported", (".html", ".htm", ".xhtml")),
     _refused("XML", ("text/xml", "application/xml"), "XML files are not supported", (".xml",)),
     _refused("SVG drawing", ("image/svg+xml",), "SVG drawings are not supported", (".svg",)),
-    _refused("RTF document", ("text/rtf", "application/rtf"), "RTF documents are not supported",
-             (".rtf",)),
-    _refused("Legacy Word document", ("application/msword",),
-             "legacy Word .doc files are not supported (save as .docx or PDF)", (".doc",)),
     _refused("Archive", ("application/gzip", "application/x-tar", "application/x-7z-compressed",
                          "application/x-rar", "application/vnd.rar", "application/x-bzip2",
                          "application/x-xz"),

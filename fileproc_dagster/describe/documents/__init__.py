@@ -1,1 +1,1 @@
-"""Documents: PDFs (text layer or OCR), plain text, Word files and scanned page images."""
+"""Documents: PDFs (text layer or OCR), plain text and scanned page images."""

@@ -1,4 +1,4 @@
-"""Text of documents: PDFs (text layer, else OCR), plain text, .docx and scanned page images.
+"""Text of documents: PDFs (text layer, else OCR), plain text and scanned page images.
 
 Example::
 
@@ -28,7 +28,7 @@ from fileproc_dagster.describe.documents.text_layer import (agreement, over_imag
 from fileproc_dagster.describe.model import (PDF_MIME, Description, Detection, ExtractOptions,
                                              FileKind)
 from fileproc_dagster.describe.documents.reading import Page, Read
-from fileproc_dagster.describe.documents.textfiles import read_docx, read_text
+from fileproc_dagster.describe.documents.textfiles import read_text
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,6 @@ def describe_document(path: Path, mime: str, options: ExtractOptions) -> Descrip
 def describe_pdf(path: Path, mime: str, options: ExtractOptions) -> Description:
     """A PDF's pages: the text layer where it reads well, else OCR of the rendered page."""
     return _describe(_read_pdf(path, options), mime, options)
-
-
-def describe_docx(path: Path, mime: str, options: ExtractOptions) -> Description:
-    return _describe(read_docx(path), mime, options)
 
 
 def describe_text(path: Path, mime: str, options: ExtractOptions) -> Description:

@@ -1,21 +1,15 @@
-"""Plain text (encoding detected) and Word .docx files, read into pages without OCR."""
+"""Plain text (encoding detected), read into pages without OCR."""
 
 from __future__ import annotations
 
-import re
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import charset_normalizer
-import docx
 
 from fileproc_dagster.describe.documents.reading import Page, Read
 from fileproc_dagster.errors import BadInput
 
 _MAX_TEXT_BYTES = 64 * 1024 * 1024
-_MAX_DOCX_UNPACKED = 256 * 1024 * 1024  # a .docx is a zip: refuse decompression bombs
 _WESTERN = ("cp1252", "latin_1", "iso8859_15")
 
 
@@ -53,48 +47,3 @@ def _guess_encoding(data: bytes) -> tuple[str, str]:
     tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
     match = next((m for m in tied if m.encoding in _WESTERN), best)
     return str(match), match.encoding
-
-
-def read_docx(path: Path) -> Read:
-    """A Word document's paragraphs and table rows, refusing decompression bombs."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if sum(info.file_size for info in archive.infolist()) > _MAX_DOCX_UNPACKED:
-                raise BadInput("Word document unpacks to more than "
-                               f"{_MAX_DOCX_UNPACKED // 2**20} MiB (decompression bomb?)")
-            layout_pages = _docx_layout_pages(archive)
-        document = docx.Document(str(path))
-        paragraphs = [p.text for p in document.paragraphs if p.text.strip()]
-        rows = list(_table_rows(document))
-    except BadInput:
-        raise
-    except Exception as exc:  # python-docx and lxml raise many types for a damaged package
-        raise BadInput(f"not a readable Word document (damaged .docx): {exc}") from exc
-    blocks = ["\n".join(paragraphs), "\n".join(rows)]
-    page = Page("\n\n".join(b for b in blocks if b), "text")
-    return Read("Word document", [page], page_count=layout_pages)
-
-
-def _table_rows(document: Any) -> Iterator[str]:
-    for table in document.tables:
-        for row in table.rows:
-            cells: list[str] = []
-            for cell in row.cells:
-                # Merged cells repeat once per grid column; keep each once.
-                if cell.text.strip() and (not cells or cells[-1] != cell.text.strip()):
-                    cells.append(cell.text.strip())
-            if cells:
-                yield "\t".join(cells)
-
-
-def _docx_layout_pages(archive: zipfile.ZipFile) -> int:
-    """Pages as Word last laid them out (docProps/app.xml), at least 1 + explicit breaks."""
-    # Files written by tools rather than Word keep a template's stale count, hence the floor.
-    names = set(archive.namelist())
-    saved = breaks = 0
-    if "docProps/app.xml" in names:
-        found = re.search(rb"<Pages>(\d+)</Pages>", archive.read("docProps/app.xml"))
-        saved = int(found.group(1)) if found else 0
-    if "word/document.xml" in names:
-        breaks = len(re.findall(rb"<w:br [^>]*w:type=\"page\"", archive.read("word/document.xml")))
-    return max(saved, 1 + breaks)
