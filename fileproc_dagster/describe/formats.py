@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     Probe = Callable[[Path, str, ExtractOptions], Detection]
 
 _DOCUMENTS = "fileproc_dagster.describe.documents.describe"
+_WEB = "fileproc_dagster.describe.web"
 _ZIP = ("application/zip", "application/x-zip-compressed", "application/x-zip")
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -111,10 +112,22 @@ FORMATS: tuple[Format, ...] = (
              (".xlsx",), family="zip"),
     _refused("PowerPoint presentation", (_PPTX,), "PowerPoint presentations are not supported",
              (".pptx",), family="zip"),
-    _refused("Web page", ("text/html", "application/xhtml+xml"),
-             "HTML web pages are not supported", (".html", ".htm", ".xhtml")),
-    _refused("XML", ("text/xml", "application/xml"), "XML files are not supported", (".xml",)),
-    _refused("SVG drawing", ("image/svg+xml",), "SVG drawings are not supported", (".svg",)),
+    # Web and data formats (describe/web/): main text, Markdown, properties, tables.
+    Format("Web page", FileKind.DOCUMENT, ("text/html", "application/xhtml+xml"),
+           (".html", ".htm", ".xhtml"), reader=f"{_WEB}.html:describe_html", family="web"),
+    Format("XML", FileKind.DOCUMENT, ("text/xml", "application/xml"), (".xml",),
+           reader=f"{_WEB}.data:describe_xml", probe=f"{_WEB}.sniff:probe_xml", family="web"),
+    Format("SVG drawing", FileKind.DOCUMENT, ("image/svg+xml",), (".svg",),
+           reader=f"{_WEB}.svg:describe_svg", text_expected=False, family="web"),
+    Format("EPUB e-book", FileKind.DOCUMENT, ("application/epub+zip",), (".epub",),
+           reader=f"{_WEB}.epub:describe_epub", family="zip"),
+    Format("Markdown", FileKind.DOCUMENT, ("text/markdown", "text/x-markdown"), (".md",),
+           reader=f"{_WEB}.markdown:describe_markdown", family="text"),
+    Format("JSON", FileKind.DOCUMENT, ("application/json",), (".json",),
+           reader=f"{_WEB}.data:describe_json", family="text"),
+    Format("YAML", FileKind.DOCUMENT,
+           ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"),
+           (".yaml", ".yml"), reader=f"{_WEB}.data:describe_yaml", family="text"),
     _refused("RTF document", ("text/rtf", "application/rtf"), "RTF documents are not supported",
              (".rtf",)),
     _refused("Legacy Word document", ("application/msword",),
@@ -137,9 +150,11 @@ FORMATS: tuple[Format, ...] = (
            (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".opus"),
            reader="fileproc_dagster.describe.audio.describe:describe_recording",
            probe="fileproc_dagster.describe.audio.probe:probe_audio", cost=RECORDING),
+    # Markdown and YAML are text/plain to libmagic: the probe tells them apart by content.
     Format("Plain text", FileKind.DOCUMENT,
-           ("text/*", "application/json", "application/csv", "application/x-ndjson"),
-           (".txt", ".md", ".csv", ".json", ".log"), reader=f"{_DOCUMENTS}:describe_text"),
+           ("text/*", "application/csv", "application/x-ndjson"),
+           (".txt", ".csv", ".log"), reader=f"{_DOCUMENTS}:describe_text",
+           probe=f"{_WEB}.sniff:probe_text", family="text"),
 )
 
 
