@@ -16,6 +16,8 @@ MARKDOWN_MIME = "text/markdown"
 YAML_MIME = "application/yaml"
 XHTML_MIME = "application/xhtml+xml"
 SVG_MIME = "image/svg+xml"
+JSON_MIME = "application/json"
+_JSON_ENDS = {("{", "}"), ("[", "]")}
 _HEAD_BYTES = 65_536
 
 _MARKDOWN_SIGNS = {
@@ -34,11 +36,17 @@ _ROOT = re.compile(rb"<(?![?!])(?:[\w.-]+:)?([\w.-]+)")
 
 
 def probe_text(path: Path, mime: str, options: ExtractOptions) -> Detection:
-    """Plain text, or Markdown or YAML when the content clearly is."""
-    if mime != "text/plain":
+    """Plain text, or JSON, YAML or Markdown when the content clearly is."""
+    # libmagic calls short key: value lines CSV, and JSON it cannot parse (too long a line,
+    # too deep) plain text.
+    if mime not in ("text/plain", "text/csv"):
         return Detection(FileKind.DOCUMENT, mime, "plain text")
     with path.open("rb") as handle:
         head = handle.read(_HEAD_BYTES).decode("utf-8", errors="replace")
+        handle.seek(max(0, path.stat().st_size - 256))
+        tail = handle.read().decode("utf-8", errors="replace")
+    if (head.lstrip("\ufeff \t\r\n")[:1], tail.rstrip()[-1:]) in _JSON_ENDS:
+        return Detection(FileKind.DOCUMENT, JSON_MIME, "JSON data")
     if looks_like_yaml(head):
         return Detection(FileKind.DOCUMENT, YAML_MIME, "YAML data")
     signs = markdown_signs(head)
