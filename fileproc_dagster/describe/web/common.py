@@ -34,8 +34,9 @@ def parse_xml(data: bytes, what: str) -> Element:
     from defusedxml import DefusedXmlException
 
     try:
-        return SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True,
-                                 forbid_external=True)
+        root: Element = SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True,
+                                          forbid_external=True)
+        return root
     except DefusedXmlException as exc:
         raise BadInput(f"{what} declares entities or external references, which are refused "
                        f"({type(exc).__name__})") from exc

@@ -25,8 +25,9 @@ from fileproc_dagster.describe.model import Description, ExtractOptions, Table
 from fileproc_dagster.describe.web.common import read_capped, summarise
 from fileproc_dagster.errors import BadInput
 
-_LANG = re.compile(rb"<html\b[^>]*?\b(?:xml:)?lang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)",
-                   re.IGNORECASE)
+_LANG = re.compile(
+    rb"<html\b[^>]*?\b(?:xml:)?lang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def read_page(data: bytes, *, main_content: bool = True) -> Page:
     if found:
         properties["language"] = found.group(1).decode("ascii").replace("_", "-").lower()
     try:
-        document = trafilatura.bare_extraction(
+        document: Any = trafilatura.bare_extraction(
             data, with_metadata=True, include_tables=True, include_formatting=True,
             include_comments=False, include_links=False, include_images=False,
             favor_recall=not main_content, deduplicate=False,
