@@ -173,6 +173,8 @@ def test_yaml_is_found_by_content_and_loaded_safely(tmp_path: Path) -> None:
     mime, read = _read(_write(tmp_path, "store.txt", config))
     assert mime == "application/yaml"
     assert "store.door: north side" in read.text.splitlines()
+    _, switches = _read(_write(tmp_path, "switches.yaml", "on: push\nlights: off\nok: true\n"))
+    assert switches.text.splitlines() == ["on: push", "lights: off", "ok: true"]
     unsafe = "run: !!python/object/apply:os.system ['touch pwned']\nother: 1\n"
     unsafe_path = _write(tmp_path, "unsafe.yaml", unsafe)
     mime, read = _read(unsafe_path)  # not loadable safely: it stays plain text

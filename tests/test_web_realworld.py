@@ -62,7 +62,7 @@ EXPECTED: dict[str, tuple[str, list[str], list[str], dict[str, str]]] = {
     "html2text_ci.yml": (
         "application/yaml",
         ["name: CI", "jobs.code-quality.runs-on: ubuntu-latest",
-         "jobs.code-quality.strategy.matrix.toxenv[1]: black"],
+         "jobs.code-quality.strategy.matrix.toxenv[1]: black", "on.push.branches[1]: master"],
         [], {}),
     "sitemap.xml": (
         "text/xml", ["urlset", "loc: https://www.sitemaps.org/faq.html", "lastmod: 2016-11-21"],

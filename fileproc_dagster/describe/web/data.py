@@ -9,7 +9,9 @@ references refused (see ``common.parse_xml``).
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,9 +47,8 @@ def describe_yaml(path: Path, mime: str, options: ExtractOptions) -> Description
     import yaml
 
     text, _ = decode_text(read_capped(path, "YAML file"))
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        documents = list(yaml.load_all(text, Loader=loader))
+        documents = list(yaml.load_all(text, Loader=safe_loader()))
     except RecursionError as exc:
         raise BadInput("YAML nested too deeply to read") from exc
     except yaml.YAMLError as exc:
@@ -77,6 +78,26 @@ def _describe(kind: str, mime: str, documents: list[Any]) -> Description:
     values = " ".join(_strings(documents, 100_000))
     return summarise(kind, mime, text, tables=tables, language_text=values,
                      documents=len(documents), truncated=writer.full, lines=len(writer.lines))
+
+
+@functools.cache
+def safe_loader() -> Any:
+    """PyYAML's safe loader, with YAML 1.2's booleans: ``on:`` and ``no:`` stay words.
+
+    YAML 1.1 reads ``on``/``off``/``yes``/``no`` as booleans, which turns the ``on:`` of a
+    CI workflow into ``True``.
+    """
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader: Any = type("SafeLoader12", (base,), {})
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()}
+    loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                                 re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                 list("tTfF"))
+    return loader
 
 
 class _Lines:
