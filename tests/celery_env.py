@@ -43,7 +43,8 @@ class Production:
 
 def production_env(settings: Settings, dagster_url: str, records_url: str, s3: Any,
                    bucket: str, mail: Any, hook: Any, redis_url: str) -> Production:
-    """Everything on its server: the production environment of docs/production.md, Celery included."""
+    """Everything on its server: the production environment of docs/production.md, with
+    Celery."""
     env = {
         "DAGSTER_PG_URL": sa.make_url(dagster_url).set(drivername="postgresql+psycopg2")
         .render_as_string(hide_password=False),

@@ -199,9 +199,11 @@ def test_rendered_page_of_text_is_a_document(tmp_path: Path) -> None:
     assert detection.kind is FileKind.DOCUMENT, detection.reason
 
 
-def test_html_is_unsupported(tmp_path: Path) -> None:
+def test_html_is_a_document_whatever_its_name(tmp_path: Path) -> None:
     html = b"<!DOCTYPE html><html><head><title>Cafe</title></head><body><p>Open</p></body></html>"
-    _expect_bad(_write(tmp_path, "page.txt", html), ("unsupported",))
+    detection = detect(_write(tmp_path, "page.txt", html), OPTIONS)
+    assert (detection.kind, detection.mime) == (FileKind.DOCUMENT, "text/html")
+    assert "named .txt, but the content is text/html" in detection.reason
 
 
 def _png_bytes_of(image: Image.Image) -> bytes:

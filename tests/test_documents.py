@@ -267,10 +267,10 @@ def test_empty_and_unsupported_files(tmp_path: Path) -> None:
     empty.touch()
     with pytest.raises(BadInput, match="empty"):
         _describe(empty)
-    page = tmp_path / "page.html"
-    page.write_text("<html><body><p>Opening times</p></body></html>")
+    drawing = tmp_path / "clip.mp4"
+    drawing.write_bytes(b"\x00\x00\x00\x18ftypmp42")
     with pytest.raises(BadInput) as caught:
-        describe_document(page, "text/html", OPTIONS)
+        describe_document(drawing, "video/mp4", OPTIONS)
     assert caught.value.verdict == "unsupported"
 
 

@@ -35,10 +35,10 @@ def test_every_reader_and_probe_imports() -> None:
 
 
 def test_an_exact_type_comes_before_a_family() -> None:
-    assert formats.for_mime("image/svg+xml").unsupported  # not the picture family
+    assert formats.for_mime("image/svg+xml").name == "SVG drawing"  # not the picture family
     assert formats.for_mime("image/png", FileKind.DOCUMENT).name == "Page image"
     assert formats.for_mime("image/png", FileKind.IMAGE).name == "Photo"
-    assert formats.for_mime("text/html", FileKind.DOCUMENT) is None  # not "text/*"
+    assert formats.for_mime("text/html", FileKind.DOCUMENT).name == "Web page"  # not "text/*"
     assert formats.for_mime("application/x-unknown") is None
 
 

@@ -224,3 +224,16 @@ def test_legacy_word_and_powerpoint_are_refused_with_a_reason() -> None:
     for mime in ("application/msword", "application/vnd.ms-powerpoint"):
         found = for_mime(mime)
         assert found is not None and "no well-kept library" in found.unsupported
+
+
+def test_a_tsv_that_libmagic_calls_plain_text_is_a_table(tmp_path: Path) -> None:
+    people = tmp_path / "people.tsv"
+    people.write_text("name\tcity\tage\nAda\tLondon\t36\nAlan\tWilmslow\t41\n"
+                      "Grace\tNew York\t85\n")
+    detection = detect(people)
+    assert detection.mime == "text/tab-separated-values"
+    described = describe(people, detection, ExtractOptions())
+    assert described.tables[0].rows[2] == ["Alan", "Wilmslow", "41"]
+    prose = tmp_path / "prose.txt"
+    prose.write_text("a line\nanother line\nand a third\nand a fourth\n")
+    assert detect(prose).mime == "text/plain"

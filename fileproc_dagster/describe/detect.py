@@ -25,6 +25,7 @@ from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.formats import for_mime
 from fileproc_dagster.describe.model import (DOCX_MIME, PPTX_MIME, XLSX_MIME, Detection,
                                              ExtractOptions, FileKind)
+from fileproc_dagster.describe.web.epub import EPUB_MIME, is_epub
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +63,17 @@ def _by_mime(path: Path, mime: str, options: ExtractOptions) -> Detection:
 
 
 def probe_zip(path: Path, mime: str, options: ExtractOptions) -> Detection:
-    """.docx is a zip too: look inside rather than trusting the container type."""
+    """.docx and .epub are zips too: look inside rather than trusting the container type."""
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
+            epub = is_epub(names, archive)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise BadInput(f"damaged zip container: {exc}") from exc
     if "word/document.xml" in names:
         return Detection(FileKind.DOCUMENT, DOCX_MIME, "Word .docx document")
+    if epub:
+        return Detection(FileKind.DOCUMENT, EPUB_MIME, "EPUB e-book")
     if "xl/workbook.xml" in names:
         return Detection(FileKind.DOCUMENT, XLSX_MIME, "Excel .xlsx workbook")
     if "ppt/presentation.xml" in names:

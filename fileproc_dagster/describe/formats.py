@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 _DOCUMENTS = "fileproc_dagster.describe.documents.describe"
 _OFFICE = "fileproc_dagster.describe.office"
+_WEB = "fileproc_dagster.describe.web"
 _ZIP = ("application/zip", "application/x-zip-compressed", "application/x-zip")
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -126,7 +127,8 @@ FORMATS: tuple[Format, ...] = (
            reader=f"{_OFFICE}.rtf:describe_rtf"),
     Format("CSV/TSV table", FileKind.DOCUMENT,
            ("text/csv", "application/csv", "text/tab-separated-values"), (".csv", ".tsv"),
-           reader=f"{_OFFICE}.delimited:describe_delimited"),
+           reader=f"{_OFFICE}.delimited:describe_delimited", probe=f"{_WEB}.sniff:probe_text",
+           family="text"),
     _refused("Legacy Word document", ("application/msword",),
              "legacy Word .doc files are not supported: no well-kept library reads them "
              "offline (save as .docx or PDF)", (".doc",), family="ole"),
@@ -136,10 +138,22 @@ FORMATS: tuple[Format, ...] = (
     _refused("Encrypted Office document", ("application/encrypted",),
              "encrypted Office document: a password is needed to read it",
              (".docx", ".xlsx", ".pptx"), family="ole"),
-    _refused("Web page", ("text/html", "application/xhtml+xml"),
-             "HTML web pages are not supported", (".html", ".htm", ".xhtml")),
-    _refused("XML", ("text/xml", "application/xml"), "XML files are not supported", (".xml",)),
-    _refused("SVG drawing", ("image/svg+xml",), "SVG drawings are not supported", (".svg",)),
+    # Web and data formats (describe/web/): main text, Markdown, properties, tables.
+    Format("Web page", FileKind.DOCUMENT, ("text/html", "application/xhtml+xml"),
+           (".html", ".htm", ".xhtml"), reader=f"{_WEB}.html:describe_html", family="web"),
+    Format("XML", FileKind.DOCUMENT, ("text/xml", "application/xml"), (".xml",),
+           reader=f"{_WEB}.data:describe_xml", probe=f"{_WEB}.sniff:probe_xml", family="web"),
+    Format("SVG drawing", FileKind.DOCUMENT, ("image/svg+xml",), (".svg",),
+           reader=f"{_WEB}.svg:describe_svg", text_expected=False, family="web"),
+    Format("EPUB e-book", FileKind.DOCUMENT, ("application/epub+zip",), (".epub",),
+           reader=f"{_WEB}.epub:describe_epub", family="zip"),
+    Format("Markdown", FileKind.DOCUMENT, ("text/markdown", "text/x-markdown"), (".md",),
+           reader=f"{_WEB}.markdown:describe_markdown", family="text"),
+    Format("JSON", FileKind.DOCUMENT, ("application/json",), (".json",),
+           reader=f"{_WEB}.data:describe_json", family="text"),
+    Format("YAML", FileKind.DOCUMENT,
+           ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"),
+           (".yaml", ".yml"), reader=f"{_WEB}.data:describe_yaml", family="text"),
     _refused("Archive", ("application/gzip", "application/x-tar", "application/x-7z-compressed",
                          "application/x-rar", "application/vnd.rar", "application/x-bzip2",
                          "application/x-xz"),
@@ -158,9 +172,11 @@ FORMATS: tuple[Format, ...] = (
            (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".opus"),
            reader="fileproc_dagster.describe.audio.describe:describe_recording",
            probe="fileproc_dagster.describe.audio.probe:probe_audio", cost=RECORDING),
+    # Markdown and YAML are text/plain to libmagic: the probe tells them apart by content.
     Format("Plain text", FileKind.DOCUMENT,
-           ("text/*", "application/json", "application/csv", "application/x-ndjson"),
-           (".txt", ".md", ".csv", ".json", ".log"), reader=f"{_DOCUMENTS}:describe_text"),
+           ("text/*", "application/csv", "application/x-ndjson"),
+           (".txt", ".csv", ".log"), reader=f"{_DOCUMENTS}:describe_text",
+           probe=f"{_WEB}.sniff:probe_text", family="text"),
 )
 
 
