@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from click.testing import CliRunner
 import fileproc_dagster as fp
 from fileproc_dagster.app.cli import cli
 from fileproc_dagster.definitions import ASSETS, build_resources
+from fileproc_dagster.describe.documents.describe import pdf_date
 from fileproc_dagster.describe.markdown import PAGE_MARKER, first_heading, paged
 from fileproc_dagster.describe.model import Description, Table
 from fileproc_dagster.describe.preview import INLINE_LIMIT, preview_markdown
@@ -240,12 +242,32 @@ def test_page_markers_and_the_first_heading() -> None:
     assert first_heading("#hashtag\n") is None
 
 
-def test_a_pdf_and_a_text_file_get_their_markdown(samples: dict[str, Path]) -> None:
-    pdf = fp.describe_path(samples["lending_policy"])
-    assert pdf.markdown.startswith("<!-- page 1 -->\n\n")
-    pages = PAGE_MARKER.split(pdf.markdown)
-    assert len(pages) == 2 * pdf.details["pages"] + 1
-    assert " ".join(pdf.markdown.split()).count(" ".join(pdf.text.split()[:8])) == 1
+def test_a_pdf_gets_its_pages_as_markdown_and_its_properties(tmp_path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "minutes.pdf"
+    pdf = canvas.Canvas(str(path))
+    pdf.setTitle("Minutes of the annual meeting")
+    pdf.setAuthor("Grace Example")
+    for words in ("The chair opened the meeting at seven.", "The treasurer read the accounts."):
+        pdf.drawString(72, 720, words)
+        pdf.showPage()
+    pdf.save()
+    described = fp.describe_path(path)
+    assert PAGE_MARKER.split(described.markdown) == [
+        "", "1", "\n\nThe chair opened the meeting at seven.\n\n",
+        "2", "\n\nThe treasurer read the accounts."]
+    properties = described.details["properties"]
+    assert (properties["title"], properties["author"]) == ("Minutes of the annual meeting",
+                                                          "Grace Example")
+    assert datetime.fromisoformat(properties["created"]).tzinfo is not None
+
+
+def test_pdf_dates_read_as_iso_moments() -> None:
+    assert pdf_date("D:20240131093000+01'00'") == "2024-01-31T09:30:00+01:00"
+    assert pdf_date("D:20240131093000-05'30'") == "2024-01-31T09:30:00-05:30"
+    assert pdf_date("D:2024") == "2024-01-01T00:00:00+00:00"
+    assert pdf_date("D:20241399") is None and pdf_date("yesterday") is None
 
 
 def test_a_text_file_is_its_own_markdown(tmp_path: Path) -> None:
