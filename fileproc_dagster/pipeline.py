@@ -35,12 +35,14 @@ from fileproc_dagster.notify import Notification, Notifier, stored_at
 from fileproc_dagster.storage.objects import ObjectStore
 from fileproc_dagster.storage.records import Content, Record, Records
 from fileproc_dagster.storage.states import State, UploadState
+from fileproc_dagster.storage.structure import keep
 
 log = logging.getLogger(__name__)
 
 # Keys of a record's details: the small preview picture, and what described the file.
 PREVIEW_IMAGE = "preview_image"
 VERSION = "described_with"
+STRUCTURE_CUT = "structure_cut"  # what of the Markdown and tables was over the caps
 # A file's extraction result and its seconds (fetching the bytes included).
 Extracted = tuple[Description, float]
 
@@ -220,10 +222,14 @@ class Pipeline:
             details[PREVIEW_IMAGE] = preview_image(result.thumbnail)
         if version is not None:
             details[VERSION] = version
+        structure = keep(result.markdown, [(t.name, t.rows) for t in result.tables])
+        if structure.cut:
+            details[STRUCTURE_CUT] = structure.cut
         # Described again by other extractors, a done file stays done with the new facts.
         state = State.DONE if record.state is State.DONE else State.DESCRIBED
         record = self.records.files.advance(key, state, description=result.description,
-                                            text=result.text, details=details)
+                                            text=result.text, details=details,
+                                            markdown=structure.markdown, tables=structure.tables)
         self.hooks.at(Point.AFTER_UPDATE, key, record.name)
         return record, result
 

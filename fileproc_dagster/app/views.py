@@ -11,7 +11,9 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
+from fileproc_dagster.storage.fields import properties as document_properties
 from fileproc_dagster.storage.files import Record
+from fileproc_dagster.storage.structure import rows_of
 
 EXCERPT_CHARS = 800
 SHOWN_SEGMENTS = 40
@@ -43,6 +45,8 @@ class RecordView:
         view = fp.record("letter_8781-4aad360a2c10")
         view              # thumbnail, facts, the first lines of text, transcript with times
         view.segments     # the transcript's segments as a DataFrame (audio)
+        view.markdown     # the text with its headings, lists, tables and page breaks
+        view.tables()[0]  # the first table found, as a DataFrame (its first row the header)
     """
 
     record: Record
@@ -53,6 +57,28 @@ class RecordView:
     @property
     def details(self) -> dict[str, Any]:
         return self.record.details or {}
+
+    @property
+    def markdown(self) -> str:
+        """The text with its structure (headings, lists, tables, ``<!-- page N -->`` breaks);
+        empty when the file has none. Capped: ``details["structure_cut"]`` says what was cut."""
+        return self.record.markdown or ""
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """The document's own properties: title, author, created, modified, language..."""
+        return document_properties(self.record)
+
+    def tables(self) -> list[pd.DataFrame]:
+        """The tables found (sheets, tables of a page), one DataFrame each, its first row the
+        header and every cell a string; ``frame.attrs["name"]`` is the table's name.
+
+        Example::
+
+            sheet = fp.record(key).tables()[0]
+            sheet.attrs["name"], sheet.columns.tolist()
+        """
+        return [_frame(name, rows) for name, rows in rows_of(self.record.tables)]
 
     @property
     def segments(self) -> pd.DataFrame:
@@ -79,6 +105,11 @@ class RecordView:
             facts.append(("words", str(len(r.text.split()))))
         facts += [(name, str(self.details[name])) for name in _FACTS
                   if name != "words" and self.details.get(name) not in (None, "")]
+        facts += [(name, str(value)) for name, value in self.properties.items()
+                  if isinstance(value, int | float | str) and value != ""]
+        if r.tables:
+            facts.append(("tables", ", ".join(f"{name} ({len(rows)} rows)"
+                                              for name, rows in rows_of(r.tables))))
         facts.append(("location", r.location or "-"))
         table = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th>"
                         f"<td style='text-align:left;word-break:break-all'>{escape(v)}</td></tr>"
@@ -122,3 +153,19 @@ class RecordView:
         more = len(segments) - SHOWN_SEGMENTS
         tail = f"<p><small>… {more} more segments</small></p>" if more > 0 else ""
         return f"<table><tr><th>time</th><th>transcript</th></tr>{rows}</table>{tail}"
+
+
+def _frame(name: str, rows: list[list[str]]) -> pd.DataFrame:
+    """A table's rows as a DataFrame: the first row the header (blank or repeated names made
+    unique), short rows padded with empty cells."""
+    width = max((len(row) for row in rows), default=0)
+    padded = [row + [""] * (width - len(row)) for row in rows]
+    header: list[str] = []
+    for index, cell in enumerate(padded[0] if padded else []):
+        label = cell.strip() or f"column {index + 1}"
+        while label in header:
+            label += "'"
+        header.append(label)
+    frame = pd.DataFrame(padded[1:], columns=header, dtype="string")
+    frame.attrs["name"] = name
+    return frame

@@ -1,7 +1,8 @@
 """What a file's partition page shows: a preview first, then the facts, links that open.
 
 Dagster lists metadata in the order given and shows markdown under 1,000 characters inline,
-so ``preview`` (picture, size, state, first lines, record id) comes first and fits; the long
+so ``preview`` (picture, size, state, first heading, first lines, first rows of the first
+table, record id) comes first and fits; the long
 entries (details JSON) follow without the picture's location or the transcript, which the
 preview and the record hold. Object locations are a path a person can copy (a browser page
 may not open ``file://`` links) or, on S3, the ``s3://`` URI plus the AWS console's page.
@@ -18,6 +19,7 @@ import dagster as dg
 from fileproc_dagster.describe.preview import preview_markdown
 from fileproc_dagster.pipeline import PREVIEW_IMAGE, VERSION
 from fileproc_dagster.storage.records import Record
+from fileproc_dagster.storage.structure import rows_of
 
 SNIPPET = 500
 # Details shown elsewhere: the picture (preview), its location, the transcript (preview, record).
@@ -30,7 +32,7 @@ def preview(record: Record) -> dg.MetadataValue:
     details = record.details or {}
     return dg.MetadataValue.md(preview_markdown(
         record.name, record.type, str(record.state), record.uuid, record.text, details,
-        details.get(PREVIEW_IMAGE)))
+        details.get(PREVIEW_IMAGE), markdown=record.markdown, tables=rows_of(record.tables)))
 
 
 def location(uri: str, endpoint_url: str | None = None) -> dict[str, dg.MetadataValue]:
@@ -53,6 +55,7 @@ def description(record: Record, reused: bool) -> dict[str, Any]:
         "preview": preview(record),
         "description": record.description or "",
         "words": dg.MetadataValue.int(len(text.split())),
+        "tables": dg.MetadataValue.int(len(record.tables or [])),
         "record_id": record.uuid,
         "reused": dg.MetadataValue.bool(reused),
         "described_with": str((record.details or {}).get(VERSION, "")),

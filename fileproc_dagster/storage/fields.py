@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,6 +51,40 @@ def _fact(name: str) -> Callable[[Record], Any]:
     return get
 
 
+def properties(record: Record) -> dict[str, Any]:
+    """The document's own properties (title, author, created...), from ``details``."""
+    found = (record.details or {}).get("properties")
+    return found if isinstance(found, dict) else {}
+
+
+def _property(name: str) -> Callable[[Record], str | None]:
+    def get(record: Record) -> str | None:
+        value = properties(record).get(name)
+        return str(value) if isinstance(value, int | float | str) and value != "" else None
+
+    return get
+
+
+def _property_moment(name: str) -> Callable[[Record], datetime | None]:
+    """An ISO 8601 moment of the properties, in UTC (one without a zone taken as UTC)."""
+
+    def get(record: Record) -> datetime | None:
+        value = properties(record).get(name)
+        try:
+            moment = datetime.fromisoformat(str(value)) if value else None
+        except ValueError:
+            return None
+        if moment is None:
+            return None
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    return get
+
+
+def _tables(record: Record) -> int | None:
+    return None if record.tables is None else len(record.tables)
+
+
 def _words(record: Record) -> int | None:
     return None if record.text is None else len(record.text.split())
 
@@ -71,6 +106,17 @@ FIELDS: tuple[Field, ...] = (
     Field("size", "the file's size in bytes", attrgetter("size"), "integer"),
     Field("description", "what the file is, in one line", attrgetter("description")),
     Field("text", "the recognised text or the transcript", attrgetter("text")),
+    Field("markdown", "the text with its structure: headings, lists, tables, page breaks",
+          attrgetter("markdown")),
+    Field("tables", "the tables found, each {name, rows}: the first row the header",
+          attrgetter("tables"), "json"),
+    Field("title", "the document's title, as it says", _property("title"), lifted=True),
+    Field("author", "the document's author, as it says", _property("author"), lifted=True),
+    Field("created", "when the document says it was created (UTC)", _property_moment("created"),
+          "moment", lifted=True),
+    Field("modified", "when the document says it was last modified (UTC)",
+          _property_moment("modified"), "moment", lifted=True),
+    Field("table_count", "tables found in the document", _tables, "integer", lifted=True),
     Field("words", "words in the text", _words, "integer", lifted=True),
     Field("pages", "pages of a document", _fact("pages"), "integer", lifted=True),
     Field("duration_s", "seconds of a recording", _fact("duration_s"), "number", lifted=True),

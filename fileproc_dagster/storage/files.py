@@ -49,6 +49,8 @@ class Record:
     mime: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    markdown: str | None = None  # the text with its structure, capped (``structure.py``)
+    tables: list[dict[str, Any]] | None = None  # [{"name": ..., "rows": [[cell, ...], ...]}]
 
     def as_json(self) -> dict[str, Any]:
         """The fields of ``fileproc records --json`` and ``show --json`` (``fields.py``)."""

@@ -65,6 +65,9 @@ files = sa.Table(
     sa.Column("description", sa.Text),
     sa.Column("text", sa.Text),
     sa.Column("details", sa.JSON),
+    # The text with its structure, and the tables found (``structure.py``): both capped.
+    sa.Column("markdown", sa.Text),
+    sa.Column("tables", sa.JSON),
     sa.Column("error", sa.Text),
     # Set when a file failed inside a multi-file run, whose Dagster status cannot show it:
     # the sensor then requests a run of that partition alone, which reports the failure.

@@ -1,4 +1,5 @@
-"""``fileproc show``: one record whole (facts, details, transcript with times, text)."""
+"""``fileproc show``: one record whole (facts, properties, details, transcript with times,
+text), or its Markdown alone."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from fileproc_dagster.app.cli.setup import pass_output
 from fileproc_dagster.storage import fields as record_fields
 from fileproc_dagster.storage.fields import Field
 from fileproc_dagster.storage.records import Record, Records
+from fileproc_dagster.storage.states import State
+from fileproc_dagster.storage.structure import rows_of
 
 # Shown in a section of their own (or not at all: the text repeats the segments).
-_APART = {"segments"}
+_APART = {"segments", "properties"}
 # Record fields shown in a section of their own, labels other than the field's name, and
 # what is said of a field that has no value (the others are left out then).
 _SECTIONS = {"details", "text"}
@@ -68,6 +71,10 @@ def _shown(field: Field, value: Any) -> str:
         return f"{size(value)} ({value} bytes)"
     if field.kind == "moment":
         return f"{value:%Y-%m-%d %H:%M:%S} UTC ({ago(value)})"
+    if field.name == "markdown":
+        return f"{len(value):,} characters (fileproc show KEY --markdown)"
+    if field.name == "tables":
+        return tables_line(value)
     if field.kind == "json":
         return json.dumps(value, ensure_ascii=False)
     return str(value)
@@ -91,6 +98,23 @@ def fields_help() -> str:
     width = max(len(name) for name, _ in described)
     return "\b\nFields of --json:\n" + "\n".join(f"  {name:<{width}}  {meaning}"
                                                   for name, meaning in described)
+
+
+def tables_line(tables: list[dict[str, Any]]) -> str:
+    """``2: Sheet1 (3 rows × 4 columns), Totals (...)``: how many tables, and each one's size."""
+    found = rows_of(tables)
+    each = [f"{name or 'table'} ({max(len(rows) - 1, 0)} row{'' if len(rows) == 2 else 's'}"
+            f" × {max((len(r) for r in rows), default=0)} columns)" for name, rows in found]
+    return f"{len(found)}: {', '.join(each)}" if found else "0"
+
+
+def property_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """The document's own properties (title, author, created...), one a line."""
+    found = details.get("properties")
+    if not isinstance(found, dict):
+        return []
+    return [(name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+            for name, value in found.items() if value not in (None, "", [], {})]
 
 
 def detail_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
@@ -128,29 +152,50 @@ def _render(out: Output, title: str, lines: list[tuple[str, str]] | list[str]) -
 @click.command(epilog=fields_help())
 @click.argument("key_or_uuid", metavar="KEY|UUID")
 @click.option("--json", "as_json", is_flag=True, help=json_help("One JSON object"))
+@click.option("--markdown", "as_markdown", is_flag=True,
+              help="Print only the text as Markdown (headings, lists, tables, page breaks).")
 @pass_output
-def show(out: Output, key_or_uuid: str, as_json: bool) -> int:
+def show(out: Output, key_or_uuid: str, as_json: bool, as_markdown: bool) -> int:
     """Show one record whole, by key or uuid.
 
-    Its facts, where the object is, details, transcript with times, and text.
+    Its facts (how many tables among them), where the object is, the document's properties,
+    details, transcript with times, and text; or with --markdown its Markdown alone.
 
     \b
     Examples:
       fileproc show notice_scan-41c77bb49526
       fileproc show 6f1c2a7e-5b8e-4a8e-9a53-0c1d2e3f4a5b
       fileproc show delivery_message-2f0e4c1d9a8b --json | jq .details.segments
+      fileproc show report-9c2d41e07b3a --markdown > report.md
     """
+    if as_json and as_markdown:
+        raise click.UsageError("choose one of --json and --markdown")
     out.settings.ensure_dirs()
     record = find(Records(out.settings.db_url), key_or_uuid)
+    if as_markdown:
+        if not record.markdown:
+            raise click.ClickException(f"{quoted(record.key)} has no Markdown: "
+                                       f"{_no_markdown(record)}")
+        out.line(record.markdown.rstrip("\n"))
+        return 0
     if as_json:
         out.json(whole(record, out.settings.quarantine_dir), indent=2)
         return 0
     kept = out.settings.quarantine_dir / record.key
     quarantine = kept if kept.is_dir() else None
     _render(out, "record", facts(record, quarantine))
+    _render(out, "properties", property_lines(record.details or {}))
     _render(out, "details", detail_lines(record.details or {}))
     timed = transcript(record)
     _render(out, "transcript", timed)
     if record.text and not timed:
         _render(out, "text", record.text.splitlines())
     return 0
+
+
+def _no_markdown(record: Record) -> str:
+    if record.state.ended:
+        return f"it is {record.state}"
+    if record.state in (State.RECEIVED, State.STORED):
+        return f"it is {record.state}, not described yet"
+    return "its reader keeps no structure (see 'fileproc show' for its text)"

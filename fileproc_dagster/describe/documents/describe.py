@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone, UTC
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ from fileproc_dagster.describe.model import (PDF_MIME, Description, Detection, E
                                              FileKind)
 from fileproc_dagster.describe.documents.reading import Page, Read
 from fileproc_dagster.describe.documents.textfiles import read_text
+from fileproc_dagster.describe.markdown import paged
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,13 @@ _TRUSTED_OCR = 70.0  # mean word confidence at which tesseract's page reading ma
 _MIN_LAYER_CHARS = 20  # fewer letters/digits than this on a PDF page: treat it as a scan
 _SNIPPET_CHARS = 60
 _PDF_PASSWORD_ERROR = 4  # PDFium's FPDF_ERR_PASSWORD
+# The document information dictionary's keys, as the record's properties name them.
+_PDF_PROPERTIES = {"Title": "title", "Author": "author", "Subject": "subject",
+                   "Keywords": "keywords", "Creator": "creator", "Producer": "producer",
+                   "CreationDate": "created", "ModDate": "modified"}
+_PDF_DATE = re.compile(r"D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?"
+                       r"(?:([Zz+-])(\d{2})?'?(\d{2})?'?)?")
+_PDF_UNSET = {"", "(unspecified)", "untitled", "unknown"}
 
 
 def describe_document(path: Path, mime: str, options: ExtractOptions) -> Description:
@@ -49,18 +60,24 @@ def describe_document(path: Path, mime: str, options: ExtractOptions) -> Descrip
 
 
 def describe_pdf(path: Path, mime: str, options: ExtractOptions) -> Description:
-    """A PDF's pages: the text layer where it reads well, else OCR of the rendered page."""
-    return _describe(_read_pdf(path, options), mime, options)
+    """A PDF's pages: the text layer where it reads well, else OCR of the rendered page; its
+    Markdown is the pages' texts, each after a ``<!-- page N -->`` line (``markdown.py``)."""
+    read = _read_pdf(path, options)
+    return replace(_describe(read, mime, options), markdown=paged([p.text for p in read.pages]))
 
 
 def describe_text(path: Path, mime: str, options: ExtractOptions) -> Description:
-    return _describe(read_text(path), mime, options)
+    """A text file, its Markdown the text as it is (a Markdown file is its own)."""
+    described = _describe(read_text(path), mime, options)
+    return replace(described, markdown=described.text)
 
 
 def describe_page_image(path: Path, mime: str, options: ExtractOptions) -> Description:
-    """A scanned page (or pages, in a multi-page TIFF): OCR of every frame."""
+    """A scanned page (or pages, in a multi-page TIFF): OCR of every frame; its Markdown the
+    pages' texts, each after a ``<!-- page N -->`` line."""
     label = mime.removeprefix("image/").removeprefix("x-").upper()
-    return _describe(_read_images(path, f"{label} page image", options), mime, options)
+    read = _read_images(path, f"{label} page image", options)
+    return replace(_describe(read, mime, options), markdown=paged([p.text for p in read.pages]))
 
 
 def probe_pdf(path: Path, mime: str, options: ExtractOptions) -> Detection:
@@ -158,9 +175,45 @@ def _read_pdf(path: Path, options: ExtractOptions) -> Read:
             raise BadInput(f"PDF has {count} pages, more than the limit of {options.max_pages}")
         pages = [_pdf_page(document, i, options) for i in range(count)]
         thumbnail = _png(_render(document[0], _THUMBNAIL_PX))
+        properties = _pdf_properties(document)
     finally:
         document.close()
-    return Read("PDF", pages, thumbnail=thumbnail)
+    return Read("PDF", pages, thumbnail=thumbnail,
+                extra={"properties": properties} if properties else {})
+
+
+def _pdf_properties(document: pdfium.PdfDocument) -> dict[str, str]:
+    """The document information dictionary: title, author, dates (ISO 8601)... as set."""
+    try:
+        found = document.get_metadata_dict(skip_empty=True)
+    except pdfium.PdfiumError:
+        return {}
+    properties = {}
+    for key, name in _PDF_PROPERTIES.items():
+        value = " ".join(str(found.get(key, "")).split())
+        if name in ("created", "modified"):
+            value = pdf_date(value) or ""
+        if value.lower() not in _PDF_UNSET:
+            properties[name] = value
+    return properties
+
+
+def pdf_date(value: str) -> str | None:
+    """A PDF date (``D:20240131093000+01'00'``) in ISO 8601, or None when it is not one."""
+    found = _PDF_DATE.match(value.strip())
+    if not found:
+        return None
+    year, month, day, hour, minute, second, sign, off_h, off_m = found.groups()
+    zone = UTC
+    if sign in ("+", "-") and off_h:
+        offset = timedelta(hours=int(off_h), minutes=int(off_m or 0))
+        zone = timezone(offset if sign == "+" else -offset)
+    try:
+        moment = datetime(int(year), int(month or 1), int(day or 1), int(hour or 0),
+                          int(minute or 0), int(second or 0), tzinfo=zone)
+    except ValueError:
+        return None
+    return moment.isoformat()
 
 
 def _pdf_page(document: pdfium.PdfDocument, index: int, options: ExtractOptions) -> Page:
