@@ -54,11 +54,11 @@ class InProcessSensor:
         self._build = dg.build_sensor_context
 
     def evaluate(self) -> float:
-        context = self._build(instance=self.instance, cursor=self.cursor,
-                              resources=self.resources)
-        started = time.perf_counter()
-        result = self.sensor(context)
-        elapsed = time.perf_counter() - started
+        with self._build(instance=self.instance, cursor=self.cursor,
+                         resources=self.resources) as context:
+            started = time.perf_counter()
+            result = self.sensor(context)
+            elapsed = time.perf_counter() - started
         self.cursor = getattr(result, "cursor", None) or self.cursor
         return elapsed
 

@@ -14,16 +14,15 @@ from fileproc_dagster.defs.failures import run_failure_notifier
 from fileproc_dagster.defs.execution import build_executor
 from fileproc_dagster.defs.jobs import process_file
 from fileproc_dagster.defs.resources import (BatchingResource, ExtractorResource,
-                                             LocalObjectStoreResource, NotifierResource,
-                                             RecordsResource, S3ObjectStoreResource,
-                                             UploadsResource)
+                                             FileprocResource, LocalObjectStoreResource,
+                                             NotifierResource, RecordsResource,
+                                             S3ObjectStoreResource, UploadsResource)
 from fileproc_dagster.defs.reconcile import reconcile_sensor, resend_notifications
 from fileproc_dagster.defs.release import release_quarantined
 from fileproc_dagster.defs.retention import (RetentionResource, retire_partitions,
                                              retire_schedule)
 from fileproc_dagster.defs.sensors import build_upload_sensor
 from fileproc_dagster.describe.version import extractor_version
-from fileproc_dagster.hooks import NO_HOOKS, Hooks
 from fileproc_dagster.secrets import without_userinfo
 from fileproc_dagster.settings import Settings
 
@@ -52,11 +51,11 @@ def from_variable(value: str | None, variable: str) -> str | None:
     return value
 
 
-def build_resources(settings: Settings, hooks: Hooks = NO_HOOKS
-                    ) -> dict[str, dg.ConfigurableResource | dg.ResourceDefinition]:
-    """The resources of the resolved settings (the embedded default unless told otherwise);
-    ``hooks`` are called at the step boundaries of each file (tests pass fault injection)."""
-    return {
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """The resources of the resolved settings (the embedded default unless told otherwise):
+    ``fileproc``, which the assets and the upload sensor take, and each system it is made of
+    (the same objects), which the UI lists with its configuration."""
+    systems: dict[str, dg.ConfigurableResource] = {
         "uploads": UploadsResource(upload_dir=str(settings.upload_dir),
                                    quarantine_dir=str(settings.quarantine_dir),
                                    max_upload_bytes=settings.max_upload_bytes,
@@ -75,10 +74,9 @@ def build_resources(settings: Settings, hooks: Hooks = NO_HOOKS
         "batching": BatchingResource(max_batch=settings.max_batch,
                                      parallel_runs=settings.parallel_runs),
         "retention": RetentionResource(after_days=settings.retire_after_days),
-        "hooks": dg.ResourceDefinition.hardcoded_resource(
-            hooks, "Called at the step boundaries of each file; inert unless a test wires "
-                   "fault injection in."),
     }
+    return {**systems, "fileproc": FileprocResource(
+        **{key: systems[key] for key in FileprocResource.model_fields})}
 
 
 def versioned(assets: list[dg.AssetsDefinition], extractor: ExtractorResource
@@ -90,10 +88,10 @@ def versioned(assets: list[dg.AssetsDefinition], extractor: ExtractorResource
             if asset.key == file_description.key else asset for asset in assets]
 
 
-def build_definitions(settings: Settings, hooks: Hooks = NO_HOOKS) -> dg.Definitions:
-    """Assets, jobs, sensors and resources for resolved settings (and test hooks)."""
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Assets, jobs, sensors and resources for resolved settings."""
     settings.ensure_dirs()
-    resources = build_resources(settings, hooks)
+    resources = build_resources(settings)
     extractor = resources["extractor"]
     assert isinstance(extractor, ExtractorResource)
     return dg.Definitions(

@@ -2,7 +2,8 @@
 
 The pipeline and the upload sensor call a ``Hooks`` right after each side effect (and before
 the object store put); the durability tests hand in one that kills the process there, fails
-the object store or stalls the extraction. The product's definitions always use ``NO_HOOKS``.
+the object store or stalls the extraction. The product's ``FileprocResource.hooks()`` is
+``NO_HOOKS``; only the tests' subclass of it returns other hooks.
 """
 
 from __future__ import annotations

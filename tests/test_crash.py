@@ -241,12 +241,13 @@ def _started_run(instance: dg.DagsterInstance, pid: int) -> dg.DagsterRun:
 
 def _reconcile(settings: Settings, instance: dg.DagsterInstance,
                cursor: str | None = None) -> dg.SensorResult:
-    from fileproc_dagster.defs.reconcile import reconcile_sensor
-    from fileproc_dagster.defs.resources import RecordsResource
+    from support.resources import fileproc_of
 
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={
-        "records": RecordsResource(url=settings.db_url)})
-    result = reconcile_sensor(context)
+    from fileproc_dagster.defs.reconcile import reconcile_sensor
+
+    with dg.build_sensor_context(instance=instance, cursor=cursor,
+                                 resources={"fileproc": fileproc_of(settings)}) as context:
+        result = reconcile_sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
 

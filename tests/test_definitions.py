@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from fileproc_dagster.definitions import defs
+from fileproc_dagster.definitions import ASSETS, defs
+from fileproc_dagster.defs.resources import FileprocResource
+from fileproc_dagster.hooks import NO_HOOKS
 from fileproc_dagster.settings import Settings
 
 
@@ -28,3 +30,24 @@ def test_every_path_comes_from_fileproc_home(settings: Settings) -> None:
                  settings.outbox, settings.dagster_home):
         assert path.is_relative_to(settings.home)
     assert settings.db_url == f"sqlite:///{settings.home / 'records.db'}"
+
+
+def test_every_asset_and_sensor_takes_the_one_composed_resource(settings: Settings) -> None:
+    loaded = defs()
+    assert "hooks" not in (loaded.resources or {})  # the fault seam is the tests' alone
+    for asset in ASSETS:
+        assert asset.op.required_resource_keys == {"fileproc"}, asset.key
+    for name in ("upload_sensor", "reconcile_sensor", "run_failure_notifier"):
+        assert loaded.resolve_sensor_def(name).required_resource_keys == {"fileproc"}, name
+    for name in ("release_quarantined", "resend_notifications"):
+        job = loaded.resolve_job_def(name)
+        assert {key for node in job.graph.nodes
+                for key in node.definition.required_resource_keys} == {"fileproc"}, name
+    # Each system it is made of is listed on its own too (the same object), so the UI shows
+    # every system's configuration under Deployment > Resources.
+    fileproc = loaded.resources["fileproc"]
+    assert isinstance(fileproc, FileprocResource)
+    for key in FileprocResource.model_fields:
+        assert getattr(fileproc, key) is loaded.resources[key], key
+    with dg.build_resources({"fileproc": fileproc}) as built:
+        assert built.fileproc.hooks() is NO_HOOKS

@@ -28,6 +28,7 @@ from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.objects import LocalObjectStore
 from fileproc_dagster.storage.records import Records
 from support.probes import ProbeHooks, intervals, timed
+from support.resources import with_hooks
 
 SOURCES = ("notice_scan", "lending_policy", "hills_photo", "delivery_message")
 MIB = 2**20
@@ -97,7 +98,8 @@ def test_a_run_describes_its_files_in_two_workers_at_once(settings: Settings,
         keys = _received(settings, samples)
         instance.add_dynamic_partitions(uploads_partitions.name, keys)
         result = dg.materialize(ASSETS, instance=instance, run_config=config,
-                                resources=build_resources(settings, ProbeHooks(timings)),
+                                resources=with_hooks(build_resources(settings),
+                                                     ProbeHooks(timings)),
                                 tags=partition_range_tags(keys[0], keys[-1]))
     assert result.success
     records = Records(settings.db_url)

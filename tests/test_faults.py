@@ -63,12 +63,15 @@ def test_only_the_faulty_location_arms_faults(settings: Settings, armed: Path,
     from fileproc_dagster.definitions import defs
 
     def hooks(loaded: dg.Definitions) -> object:
-        with dg.build_resources({"hooks": loaded.resources["hooks"]}) as built:
-            return built.hooks
+        # As a step or a sensor tick gets it: re-created by Dagster from its configuration.
+        with dg.build_resources({"fileproc": loaded.resources["fileproc"]}) as built:
+            return built.fileproc.hooks()
 
     monkeypatch.setenv(faults.FAULTS_VAR, "after_put=letter")
     assert hooks(defs()) is NO_HOOKS
     assert isinstance(hooks(faulty()), faults.FaultHooks)
+    monkeypatch.delenv(faults.FAULTS_VAR)  # armed by each process's own environment
+    assert hooks(faulty()) is NO_HOOKS
 
 
 def test_parse_rejects_unknown_points() -> None:

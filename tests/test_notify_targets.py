@@ -29,6 +29,7 @@ from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Record, Records
 from fileproc_dagster.storage.schema import files, notifications
 from support.receivers import RECIPIENT, SENDER, MailReceiver, WebhookReceiver
+from support.resources import fileproc_of
 
 HOOK_SECRET = "hook-Pa55word"
 HOOK_TOKEN = "T0kenInThePath77"
@@ -171,7 +172,7 @@ def _resend(settings: Settings, instance: dg.DagsterInstance) -> dg.ExecuteInPro
                                 urls=dg.EnvVar("FILEPROC_NOTIFY_URLS"))
     return resend_notifications.execute_in_process(
         instance=instance, raise_on_error=False,
-        resources={"records": records, "notifier": notifier})
+        resources={"fileproc": fileproc_of(settings, records=records, notifier=notifier)})
 
 
 def _logged(instance: dg.DagsterInstance, run_id: str) -> str:

@@ -25,6 +25,7 @@ from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.retention import parse_after_days, retirable
 from fileproc_dagster.storage.schema import files as files_table
 from fileproc_dagster.storage.states import FLOW, State
+from support.resources import fileproc_of
 from support.runs import add_run
 
 LONG_AGO = timedelta(days=60)
@@ -123,12 +124,11 @@ def _retire(settings: Settings, instance: dg.DagsterInstance,
 
 def _tick(settings: Settings, instance: dg.DagsterInstance, cursor: str | None
           ) -> dg.SensorResult:
-    resources = build_resources(replace(settings, settle_s=0.0))
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={
-        "uploads": resources["uploads"], "records": resources["records"],
-        "batching": BatchingResource(max_batch=50, parallel_runs=1),
-        "hooks": resources["hooks"]})
-    result = build_upload_sensor(3)(context)
+    fileproc = fileproc_of(replace(settings, settle_s=0.0),
+                           batching=BatchingResource(max_batch=50, parallel_runs=1))
+    with dg.build_sensor_context(instance=instance, cursor=cursor,
+                                 resources={"fileproc": fileproc}) as context:
+        result = build_upload_sensor(3)(context)
     assert isinstance(result, dg.SensorResult)
     return result
 

@@ -14,7 +14,8 @@ from support.s3server import S3Server
 from fileproc_dagster.definitions import ASSETS, build_resources, defs
 from fileproc_dagster.defs.assets import stored_object
 from fileproc_dagster.defs.partitions import uploads_partitions
-from fileproc_dagster.defs.resources import LocalObjectStoreResource, S3ObjectStoreResource
+from fileproc_dagster.defs.resources import (FileprocResource, LocalObjectStoreResource,
+                                             S3ObjectStoreResource)
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.settings import S3Location, Settings, parse_store
 from fileproc_dagster.storage.records import Records
@@ -58,7 +59,11 @@ def test_settings_choose_the_object_store(settings: Settings,
     assert isinstance(endpoint, dg.EnvVar) and endpoint.env_var_name == "FILEPROC_S3_ENDPOINT_URL"
     assert endpoint.get_value() == "http://127.0.0.1:9000"
     loaded = defs()  # the code location loads with it (no request is made yet)
-    assert loaded.resolve_job_def("process_file").required_resource_keys >= {"object_store"}
+    assert loaded.resolve_job_def("process_file").required_resource_keys >= {"fileproc"}
+    fileproc = loaded.resources["fileproc"]
+    assert isinstance(fileproc, FileprocResource)
+    assert isinstance(fileproc.object_store, S3ObjectStoreResource)
+    assert fileproc.object_store is loaded.resources["object_store"]
 
 
 def test_no_local_store_directory_for_s3(tmp_path: Path) -> None:

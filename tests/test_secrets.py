@@ -188,6 +188,8 @@ def test_notification_left_unsent_is_sent_again_when_the_target_is_back(
         settings: Settings, hook: str) -> None:
     from datetime import UTC, datetime, timedelta
 
+    from support.resources import fileproc_of
+
     from fileproc_dagster.defs.reconcile import RESEND_EVERY_S, resend_notifications, \
         resend_request
     from fileproc_dagster.defs.resources import NotifierResource, RecordsResource
@@ -210,8 +212,8 @@ def test_notification_left_unsent_is_sent_again_when_the_target_is_back(
 
     def resend(url: str) -> dg.ExecuteInProcessResult:
         return resend_notifications.execute_in_process(raise_on_error=False, resources={
-            "records": resource,
-            "notifier": NotifierResource(outbox=str(settings.outbox), urls=url)})
+            "fileproc": fileproc_of(settings, records=resource, notifier=NotifierResource(
+                outbox=str(settings.outbox), urls=url))})
 
     still_down = resend(f"json://alice:{SECRET}@127.0.0.1:9/hook")
     assert not still_down.success

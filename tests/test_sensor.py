@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from fileproc_dagster.definitions import build_resources
+from support.resources import fileproc_of
+
 from fileproc_dagster.defs.resources import BatchingResource
 from fileproc_dagster.defs._dagster_compat import partition_range
 from fileproc_dagster.defs.sensors import build_upload_sensor
@@ -25,13 +26,11 @@ def _tick(settings: Settings, instance: dg.DagsterInstance, cursor: str | None,
           parallel_runs: int = 2, settle_s: float = 3600.0) -> dg.SensorResult:
     """One evaluation; by default every file needs two looks (nothing settles in an hour)."""
     sensor = build_upload_sensor(3)
-    resources = build_resources(replace(settings, settle_s=settle_s))
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor,
-        resources={"uploads": resources["uploads"], "records": resources["records"],
-                   "batching": BatchingResource(max_batch=50, parallel_runs=parallel_runs),
-                   "hooks": resources["hooks"]})
-    result = sensor(context)
+    fileproc = fileproc_of(replace(settings, settle_s=settle_s), batching=BatchingResource(
+        max_batch=50, parallel_runs=parallel_runs))
+    with dg.build_sensor_context(instance=instance, cursor=cursor,
+                                 resources={"fileproc": fileproc}) as context:
+        result = sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
 

@@ -29,6 +29,7 @@ from fileproc_dagster.describe.preview import INLINE_LIMIT, preview_markdown
 from fileproc_dagster.defs.metadata import preview
 from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.hooks import Hooks
+from support.resources import with_hooks
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.database import alembic_config, driver_url
@@ -88,7 +89,7 @@ def described(settings: Settings, tmp_path: Path) -> str:
         key = receive(settings.upload_dir, source.name, Records(settings.db_url)).key
         instance.add_dynamic_partitions(uploads_partitions.name, [key])
         result = dg.materialize(ASSETS, partition_key=key, instance=instance,
-                                resources=build_resources(settings, Structured()))
+                                resources=with_hooks(build_resources(settings), Structured()))
         assert result.success
         shown = result.asset_materializations_for_node("file_description")[0].metadata
         assert shown["tables"].value == 2
@@ -223,7 +224,7 @@ def test_a_cut_is_noted_in_the_details(settings: Settings, tmp_path: Path,
         key = receive(settings.upload_dir, source.name, Records(settings.db_url)).key
         instance.add_dynamic_partitions(uploads_partitions.name, [key])
         assert dg.materialize(ASSETS, partition_key=key, instance=instance,
-                              resources=build_resources(settings, Structured())).success
+                              resources=with_hooks(build_resources(settings), Structured())).success
     record = Records(settings.db_url).files.get(key)
     assert record is not None and record.details is not None
     assert record.details["structure_cut"].startswith("Markdown cut to ")

@@ -175,6 +175,43 @@ def test_graphql_gives_the_preview_and_a_check_per_file(served: Served) -> None:
             assert executions[0]["evaluation"]["partition"] == key
 
 
+RESOURCES = """
+query ($repository: RepositorySelector!) {
+  allTopLevelResourceDetailsOrError(repositorySelector: $repository) {
+    ... on ResourceDetailsList {
+      results {
+        name
+        configuredValues { key value }
+        nestedResources { name type resource { name } }
+        assetKeysUsing { path }
+      }
+    }
+  }
+}"""
+
+
+def test_the_resources_page_shows_each_system_and_the_one_the_assets_take(
+        served: Served) -> None:
+    data = _graphql(served.url, RESOURCES, {"repository": {
+        "repositoryName": "__repository__",
+        "repositoryLocationName": "fileproc_dagster.definitions"}})
+    shown = {r["name"]: r for r in data["allTopLevelResourceDetailsOrError"]["results"]}
+    assert "hooks" not in shown
+    fileproc = shown["fileproc"]
+    systems = ["uploads", "records", "object_store", "notifier", "extractor", "batching"]
+    # Each system of the composed resource links to its own entry, configuration and all.
+    assert {n["name"]: (n["type"], n["resource"]["name"])
+            for n in fileproc["nestedResources"]} == {k: ("TOP_LEVEL", k) for k in systems}
+    assert {tuple(a["path"]) for a in fileproc["assetKeysUsing"]} == {
+        (name,) for name in ("stored_object", "file_record", "file_description",
+                             "processed_file")}
+    configured = {name: {v["key"]: v["value"] for v in shown[name]["configuredValues"]}
+                  for name in systems}
+    assert json.loads(configured["uploads"]["upload_dir"]) == str(served.settings.upload_dir)
+    assert json.loads(configured["object_store"]["root"]) == str(served.settings.store_dir)
+    assert "ocr_language" in configured["extractor"] and "max_batch" in configured["batching"]
+
+
 @pytest.mark.skipif(not CHROMIUM.exists() and os.environ.get("CI") != "true",
                     reason="Debian's chromium is not installed (scripts/setup.sh installs it)")
 def test_the_partition_page_shows_the_thumbnail(served: Served,

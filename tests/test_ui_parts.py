@@ -125,12 +125,12 @@ def test_a_failed_run_is_notified_once(settings: Settings, tmp_path: Path) -> No
         run = instance.get_run_by_id(result.run_id)
         assert run is not None
         for _ in range(2):  # a tick evaluated twice tells nobody twice
-            context = dg.build_run_status_sensor_context(
+            with dg.build_run_status_sensor_context(
                 sensor_name=run_failure_notifier.name, dagster_event=failure,
                 dagster_instance=instance, dagster_run=run,
-                resources={"records": resources["records"], "notifier": resources["notifier"]},
-            ).for_run_failure()
-            run_failure_notifier(context)
+                resources={"fileproc": resources["fileproc"]},
+            ).for_run_failure() as context:
+                run_failure_notifier(context)
     lines = [json.loads(line) for line in settings.outbox.read_text().splitlines()]
     notices = [n for n in lines if n["event"].startswith("run-failed:")]
     assert len(notices) == 1, lines
@@ -156,12 +156,12 @@ def test_a_failed_run_that_left_every_file_done_is_not_notified(settings: Settin
         failed = instance.get_run_by_id(result.run_id)
         [failure] = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
         assert failed is not None and failure.dagster_event is not None
-        context = dg.build_run_status_sensor_context(
+        with dg.build_run_status_sensor_context(
             sensor_name=run_failure_notifier.name, dagster_event=failure.dagster_event,
             dagster_instance=instance, dagster_run=failed,
-            resources={"records": resources["records"], "notifier": resources["notifier"]},
-        ).for_run_failure()
-        run_failure_notifier(context)
+            resources={"fileproc": resources["fileproc"]},
+        ).for_run_failure() as context:
+            run_failure_notifier(context)
     record = Records(settings.db_url).files.get(key)
     assert record is not None and record.state == "done"
     lines = [json.loads(line) for line in settings.outbox.read_text().splitlines()]

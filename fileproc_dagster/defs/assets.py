@@ -20,7 +20,6 @@ from pydantic import Field
 
 from fileproc_dagster.workers.pool import pool_size
 from fileproc_dagster.describe.version import extractor_version
-from fileproc_dagster.hooks import Hooks
 
 from . import metadata as shown
 from ._dagster_compat import check_outputs, single_run_asset
@@ -29,8 +28,7 @@ from .execution import EXTRACTION_POOL, EXTRACTION_TAGS
 from .files import for_each_file
 from .partitions import uploads_partitions
 from .policies import DESCRIBE_RETRY, FINALIZE_RETRY, RECORD_RETRY, STORE_RETRY
-from .resources import (ExtractorResource, NotifierResource, ObjectStoreResource,
-                        RecordsResource, UploadsResource, pipeline)
+from .resources import FileprocResource
 
 GROUP = "fileproc"
 OWNERS = ["team:fileproc"]
@@ -74,19 +72,16 @@ class DescribeConfig(dg.Config):
                   retry_policy=STORE_RETRY, kinds={"python", "s3"}, owners=OWNERS,
                   tags=_tags("store"))
 def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
-                  uploads: UploadsResource, object_store: ObjectStoreResource,
-                  records: RecordsResource, notifier: NotifierResource,
-                  extractor: ExtractorResource,
-                  hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
+                  fileproc: FileprocResource) -> dg.MaterializeResult:
     """The uploaded file's bytes in the object store, under a content-addressed key (while
     the extraction workers start, for the description step to come)."""
-    files = pipeline(uploads, records, notifier, hooks, object_store)
-    files.warm_up(pool_size(extractor.extraction_workers, len(context.partition_keys)))
+    files, endpoint = fileproc.pipeline(), getattr(fileproc.object_store, "endpoint_url", None)
+    files.warm_up(pool_size(fileproc.extractor.extraction_workers, len(context.partition_keys)))
 
     def store(key: str) -> dict[str, Any]:
         stored = files.store_file(key)
         return {"sha256": stored.sha256, "size": dg.MetadataValue.int(stored.size),
-                **shown.location(stored.location, getattr(object_store, "endpoint_url", None)),
+                **shown.location(stored.location, endpoint),
                 "stored": stored.reason}
 
     return for_each_file(context, files, "storing the upload", store, config.timeout_s,
@@ -97,15 +92,11 @@ def stored_object(context: dg.AssetExecutionContext, config: StepConfig,
                   retry_policy=RECORD_RETRY, deps=[stored_object], kinds={"sql"},
                   owners=OWNERS, tags=_tags("record"), check_specs=[OBJECT_MATCHES_RECORD])
 def file_record(context: dg.AssetExecutionContext, config: StepConfig,
-                uploads: UploadsResource, object_store: ObjectStoreResource,
-                records: RecordsResource, notifier: NotifierResource,
-                extractor: ExtractorResource,
-                hooks: dg.ResourceParam[Hooks]
-                ) -> Iterator[dg.Output[None] | dg.MaterializeResult]:
+                fileproc: FileprocResource) -> Iterator[dg.Output[None] | dg.MaterializeResult]:
     """The file's row in the records database: its type detected from the stored content,
     inserted in state stored."""
-    files = pipeline(uploads, records, notifier, hooks, object_store)
-    options = extractor.options()
+    files, endpoint = fileproc.pipeline(), getattr(fileproc.object_store, "endpoint_url", None)
+    options = fileproc.extractor.options()
 
     def record(key: str) -> dict[str, Any]:
         done, detection = files.record_file(key, options)
@@ -113,8 +104,7 @@ def file_record(context: dg.AssetExecutionContext, config: StepConfig,
         return {"record_id": done.uuid, "name": done.name, "type": done.type or "",
                 "mime": done.mime or "",
                 "detected": detection.reason if detection else "recorded earlier",
-                **shown.location(done.location or "",
-                                 getattr(object_store, "endpoint_url", None))}
+                **shown.location(done.location or "", endpoint)}
 
     yield for_each_file(context, files, "recording the file", record, config.timeout_s)
     yield from check_outputs(context, [OBJECT_MATCHES_RECORD])
@@ -125,13 +115,10 @@ def file_record(context: dg.AssetExecutionContext, config: StepConfig,
                   owners=OWNERS, tags=_tags("describe"), check_specs=[HAS_TEXT],
                   op_tags=EXTRACTION_TAGS, pool=EXTRACTION_POOL)
 def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
-                     uploads: UploadsResource, object_store: ObjectStoreResource,
-                     records: RecordsResource, notifier: NotifierResource,
-                     extractor: ExtractorResource,
-                     hooks: dg.ResourceParam[Hooks]
+                     fileproc: FileprocResource
                      ) -> Iterator[dg.Output[None] | dg.MaterializeResult]:
     """What the file says: OCR text, image facts or a transcript, written to its record."""
-    files = pipeline(uploads, records, notifier, hooks, object_store)
+    files, extractor = fileproc.pipeline(), fileproc.extractor
     options = extractor.options(ocr_language=config.ocr_language,
                                 whisper_backend=config.whisper_backend
                                 and config.whisper_backend.value,
@@ -160,11 +147,9 @@ def file_description(context: dg.AssetExecutionContext, config: DescribeConfig,
                   retry_policy=FINALIZE_RETRY, deps=[file_description], kinds={"python"},
                   owners=OWNERS, tags=_tags("finalize"))
 def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
-                   uploads: UploadsResource, records: RecordsResource,
-                   notifier: NotifierResource,
-                   hooks: dg.ResourceParam[Hooks]) -> dg.MaterializeResult:
+                   fileproc: FileprocResource) -> dg.MaterializeResult:
     """The finished file: record done, upload deleted, notification sent once."""
-    files = pipeline(uploads, records, notifier, hooks)
+    files = fileproc.pipeline(with_store=False)
 
     def finalize(key: str) -> dict[str, Any]:
         finalized = files.finalize_file(key)

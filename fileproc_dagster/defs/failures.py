@@ -26,7 +26,7 @@ from ._dagster_compat import retry_number, run_will_retry
 from .jobs import process_file
 from .partitions import UPLOADS
 from .reconcile import run_partitions
-from .resources import NotifierResource, RecordsResource
+from .resources import FileprocResource, RecordsResource
 from .sensors import VERDICT_TAG
 
 _ERROR_CHARS = 300
@@ -100,9 +100,9 @@ def _quarantined(records: RecordsResource, key: str) -> bool:
                        description="Notifies once per run of process_file that failed with no "
                                    "run retry to follow: the files left failed, (file, step, "
                                    "error), through the same targets as the files.")
-def run_failure_notifier(context: dg.RunFailureSensorContext, records: RecordsResource,
-                         notifier: NotifierResource) -> None:
-    run = context.dagster_run
+def run_failure_notifier(context: dg.RunFailureSensorContext,
+                         fileproc: FileprocResource) -> None:
+    run, records = context.dagster_run, fileproc.records
     if run_will_retry(context.instance, run, context.failure_event):
         context.log.info(f"run {run.run_id} failed and will be retried: nobody notified")
         return
@@ -122,7 +122,7 @@ def run_failure_notifier(context: dg.RunFailureSensorContext, records: RecordsRe
     text = message(run.run_id, files, failed, left, retry_number(run))
     note = Notification(failed[0][0], f"run-failed:{run.run_id}", text)
     try:
-        sent = notifier.notifier().send_once(note, records.store())
+        sent = fileproc.notifier.notifier().send_once(note, records.store())
     except TransientError as exc:  # owed in the ledger; resend_notifications tries again
         context.log.warning(f"run {run.run_id}: failure notice not delivered: {exc}")
         return

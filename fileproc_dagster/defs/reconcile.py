@@ -32,7 +32,7 @@ from ._dagster_compat import (code_server_host, partition_range, report_run_fail
                               uses_default_run_launcher, worker_pid)
 from .jobs import process_file
 from .partitions import uploads_partitions
-from .resources import NotifierResource, RecordsResource
+from .resources import FileprocResource, RecordsResource
 
 INTERVAL_S = 3
 # The code server reports its own dead children within a second; a run still STARTED this
@@ -125,10 +125,9 @@ def stalled_requests(instance: dg.DagsterInstance, records: RecordsResource,
 
 
 @dg.op
-def resend(context: dg.OpExecutionContext, records: RecordsResource,
-           notifier: NotifierResource) -> dg.Output[int]:
+def resend(context: dg.OpExecutionContext, fileproc: FileprocResource) -> dg.Output[int]:
     """Sends the notifications left unsent, each exactly as first written in the ledger."""
-    store, sender = records.store(), notifier.notifier()
+    store, sender = fileproc.records.store(), fileproc.notifier.notifier()
     unsent = store.ledger.unsent(datetime.now(UTC) - timedelta(seconds=RESEND_EVERY_S))
     failed: dict[str, list[str]] = {}
     for key, event, message in unsent:
@@ -164,16 +163,16 @@ def resend_request(records: RecordsResource, now: datetime) -> list[dg.RunReques
            description="Fails runs whose worker died unseen, re-requests files that no run "
                        "will finish and resends notifications a target did not accept.")
 def reconcile_sensor(context: dg.SensorEvaluationContext,
-                     records: RecordsResource) -> dg.SensorResult:
+                     fileproc: FileprocResource) -> dg.SensorResult:
     """Recovers runs whose worker died unnoticed, files that no run will finish, and
     notifications that were never accepted."""
     cursor: dict[str, Any] = json.loads(context.cursor or "{}")
     suspects = fail_dead_runs(context, cursor.get("suspects", {}), time.time())
     now = datetime.now(UTC)
-    requests = stalled_requests(context.instance, records, now)
+    requests = stalled_requests(context.instance, fileproc.records, now)
     if requests:
         context.log.warning(f"re-requesting {len(requests)} stalled file(s): "
                             + ", ".join(str(r.partition_key) for r in requests))
-    requests += resend_request(records, now)
+    requests += resend_request(fileproc.records, now)
     return dg.SensorResult(run_requests=requests,
                            cursor=json.dumps({"suspects": suspects}, sort_keys=True))

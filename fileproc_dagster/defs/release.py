@@ -7,7 +7,7 @@ from pydantic import Field
 
 from fileproc_dagster.intake.release import release
 
-from .resources import RecordsResource, UploadsResource
+from .resources import FileprocResource
 
 
 class ReleaseConfig(dg.Config):
@@ -18,11 +18,12 @@ class ReleaseConfig(dg.Config):
 
 @dg.op
 def release_files(context: dg.OpExecutionContext, config: ReleaseConfig,
-                  uploads: UploadsResource, records: RecordsResource) -> None:
+                  fileproc: FileprocResource) -> None:
     """Moves quarantined files back into the upload directory and reopens their records."""
+    uploads = fileproc.uploads
     for key in config.keys:
         released = release(Path(uploads.upload_dir), Path(uploads.quarantine_dir),
-                           key, records.store())
+                           key, fileproc.records.store())
         context.log.info(f"released {key}: {len(released.moved)} file(s) back to the upload "
                          f"directory, record {released.state}; kept: {released.kept or 'none'}")
 

@@ -98,16 +98,6 @@ class ExtractorResource(dg.ConfigurableResource):
         return ExtractOptions(**values)
 
 
-def pipeline(uploads: UploadsResource, records: RecordsResource, notifier: NotifierResource,
-             hooks: Hooks = NO_HOOKS, object_store: ObjectStoreResource | None = None
-             ) -> Pipeline:
-    """The domain pipeline behind the resources of one step (a bad file is quarantined from
-    any step, which needs the upload directories and the notifier)."""
-    return Pipeline(records=records.store(), upload_dir=Path(uploads.upload_dir),
-                    quarantine_dir=Path(uploads.quarantine_dir), notifier=notifier.notifier(),
-                    hooks=hooks, store=object_store.store() if object_store else None)
-
-
 @cache
 def _s3_client(endpoint_url: str | None, region_name: str | None, max_attempts: int) -> Any:
     # One client (thread-safe, with its connection pool) per process and endpoint. Imported
@@ -140,3 +130,31 @@ class S3ObjectStoreResource(ObjectStoreResource):
 
         return S3ObjectStore(_s3_client(self.endpoint_url, self.region_name, self.max_attempts),
                              self.bucket, self.prefix, part_size=self.part_size_bytes)
+
+
+class FileprocResource(dg.ConfigurableResource):
+    """The systems a file passes through, composed: what every asset and the upload sensor take.
+
+    Each system is also a resource of its own in the definitions (the same objects), so the
+    UI lists each one's configuration.
+    """
+
+    uploads: UploadsResource
+    records: RecordsResource
+    object_store: ObjectStoreResource
+    notifier: NotifierResource
+    extractor: ExtractorResource
+    batching: BatchingResource
+
+    def hooks(self) -> Hooks:
+        """What the pipeline calls at each step boundary: nothing, in the product."""
+        return NO_HOOKS
+
+    def pipeline(self, with_store: bool = True) -> Pipeline:
+        """The domain pipeline behind these resources (a bad file is quarantined from any
+        step, which needs the upload directories and the notifier); a step that never reads
+        or writes objects goes without the object store."""
+        return Pipeline(records=self.records.store(), upload_dir=Path(self.uploads.upload_dir),
+                        quarantine_dir=Path(self.uploads.quarantine_dir),
+                        notifier=self.notifier.notifier(), hooks=self.hooks(),
+                        store=self.object_store.store() if with_store else None)

@@ -34,7 +34,7 @@ from ._dagster_compat import delete_dynamic_partitions, partition_range
 from .jobs import process_file
 from .partitions import UPLOADS
 from .reconcile import LIVE, run_partitions
-from .resources import RecordsResource
+from .resources import FileprocResource
 
 ENDED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
          dg.DagsterRunStatus.CANCELED]
@@ -148,10 +148,11 @@ class RetireConfig(dg.Config):
 
 @dg.op
 def retire_finished(context: dg.OpExecutionContext, config: RetireConfig,
-                    records: RecordsResource, retention: RetentionResource) -> dg.Output[int]:
+                    fileproc: FileprocResource, retention: RetentionResource
+                    ) -> dg.Output[int]:
     """Removes long-finished files from the partitions; their records stay searchable."""
     days = config.after_days if config.after_days is not None else retention.after_days
-    done = retire(context.instance, records.store(), Retention(days), datetime.now(UTC),
+    done = retire(context.instance, fileproc.records.store(), Retention(days), datetime.now(UTC),
                   retention.max_per_pass, retention.delete_runs)
     context.log.info(f"retired {len(done.keys)} file(s) finished more than {days} day(s) "
                      f"ago, deleted {len(done.runs)} run(s); {done.remaining} partition(s) left")

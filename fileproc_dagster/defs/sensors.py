@@ -17,14 +17,14 @@ import dagster as dg
 from fileproc_dagster.intake import scan as intake
 from fileproc_dagster.intake.admit import admit
 from fileproc_dagster.errors import FileprocError
-from fileproc_dagster.hooks import Hooks, Point
+from fileproc_dagster.hooks import Point
 from fileproc_dagster.storage.records import Record, Records, Upload
 
 from ._dagster_compat import partition_range_tags
 from .metadata import files_tag
 from .jobs import process_file
 from .partitions import UPLOADS, uploads_partitions
-from .resources import BatchingResource, RecordsResource, UploadsResource
+from .resources import FileprocResource, UploadsResource
 
 # Longest wait within a tick for a file about to settle (sensor ticks may take 60 s).
 MAX_SETTLE_WAIT_S = 3.0
@@ -100,12 +100,12 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
                default_status=dg.DefaultSensorStatus.RUNNING,
                description="Registers files in the upload directory once fully written, adds "
                            "a partition per file and requests batched process_file runs.")
-    def upload_sensor(context: dg.SensorEvaluationContext, uploads: UploadsResource,
-                      records: RecordsResource, batching: BatchingResource,
-                      hooks: dg.ResourceParam[Hooks]) -> dg.SensorResult:
+    def upload_sensor(context: dg.SensorEvaluationContext,
+                      fileproc: FileprocResource) -> dg.SensorResult:
         """Registers files that are fully written and requests batched runs for them."""
+        uploads, batching = fileproc.uploads, fileproc.batching
         upload_dir = Path(uploads.upload_dir)
-        store = records.store()
+        store = fileproc.records.store()
         cursor = json.loads(context.cursor or "{}")
         previous = {k: tuple(v) for k, v in cursor.get("waiting", {}).items()}
         registered, settle_ns = store.uploads.pending_names(), int(uploads.settle_s * 1e9)
@@ -119,7 +119,7 @@ def build_upload_sensor(interval_s: int) -> dg.SensorDefinition:
             scan = intake.scan(previous, intake.list_entries(upload_dir), registered,
                                time.time_ns(), settle_ns)
         refused = _receive_ready(context, uploads, store, scan.ready)
-        hooks.at(Point.AFTER_REGISTER, *scan.ready)
+        fileproc.hooks().at(Point.AFTER_REGISTER, *scan.ready)
         pending = store.uploads.unrequested(cursor.get("through", 0))
         # Creating a run costs the daemon seconds: a burst is requested a queue's worth per
         # tick (the rest on the next ticks, "through" marking where), keeping ticks short.
