@@ -90,11 +90,15 @@ def cores() -> int:
     return _cores or available_cpus()
 
 
-def _init_worker(limit: int | None, share: int | None = None) -> None:
-    """Worker initializer: follow the parent out, note its share of the CPUs, cap the data
-    segment (inherited by tesseract and other children)."""
+def _init_worker(limit: int | None, share: int | None = None,
+                 parent: int | None = None) -> None:
+    """Worker initializer: follow ``parent`` (the process that started it) out, note its share
+    of the CPUs, cap the data segment (inherited by tesseract and other children)."""
     global _cores
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    # The parent's pid comes from the parent: one that died while this process was still
+    # starting would leave it an orphan whose getppid() is already the new parent's.
+    threading.Thread(target=_exit_with_parent, args=(parent or os.getppid(),),
+                     daemon=True).start()
     _cores = share
     if not limit:
         return
@@ -128,7 +132,7 @@ class Worker:
             data = self.memory_bytes * DATA_LIMIT_FACTOR if self.memory_bytes else None
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(data, self.cores))
+                initializer=_init_worker, initargs=(data, self.cores, os.getpid()))
             self._calls = 0
         return self._pool
 
