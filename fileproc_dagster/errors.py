@@ -28,6 +28,11 @@ class StepTimeout(TransientError):
     """A step ran past its configured time limit and was stopped."""
 
 
+class Cancelled(TransientError):
+    """An extraction was stopped because nobody waits for it any more (its step ended early);
+    nothing is wrong with the file."""
+
+
 class ConfigurationError(FileprocError):
     """The installation is set up wrong (a missing bucket, refused credentials): an operator
     has to fix it; retrying alone cannot help."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -187,9 +188,12 @@ class Pipeline:
 
     def _extract(self, record: Record, detection: Detection, options: ExtractOptions,
                  timeout_s: float, worker: Worker | None = None,
+                 cancel: threading.Event | None = None,
                  memory_bytes: int | None = None) -> Extracted:
-        """Describe the file in ``worker`` (None: this process's first, given ``memory_bytes``)."""
-        call = worker.call if worker else partial(run_bounded, memory_bytes=memory_bytes)
+        """Describe the file in ``worker`` (None: this process's first, given ``memory_bytes``);
+        ``cancel`` set stops it (see ``Worker.call``)."""
+        call = (partial(worker.call, cancel=cancel) if worker
+                else partial(run_bounded, memory_bytes=memory_bytes))
         started = time.monotonic()
         with self.source(record) as path:
             result = call(self.hooks.extraction(describe, record.key, record.name), path,

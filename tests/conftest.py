@@ -151,6 +151,22 @@ def s3_env(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return s3_server
 
 
+@pytest.fixture()
+def openai_whisper() -> ModuleType:
+    """The optional openai-whisper backend (``whisper`` and torch). Where the extra is not
+    installed, the tests that need it are skipped, saying why; where
+    FILEPROC_REQUIRE_OPENAI_WHISPER=1 (CI's step that installs it) they fail instead."""
+    missing = [m for m in ("whisper", "torch") if importlib.util.find_spec(m) is None]
+    if missing:
+        why = f"the optional openai-whisper extra is not installed (no {', '.join(missing)})"
+        if os.environ.get("FILEPROC_REQUIRE_OPENAI_WHISPER") == "1":
+            pytest.fail(f"{why}, yet FILEPROC_REQUIRE_OPENAI_WHISPER=1 requires it")
+        pytest.skip(f"{why}; pip install -e '.[openai-whisper]' to run this test")
+    import whisper
+
+    return whisper
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Any]:
     """A throw-away database on the local PostgreSQL server for the session, dropped after.

@@ -191,8 +191,8 @@ def _one_word_checkpoint(path: Path) -> None:
     blocks are zeroed so its output depends on the position alone: a timestamp, the word, the
     end of text.
     """
-    torch = pytest.importorskip("torch")
-    whisper = pytest.importorskip("whisper")
+    import torch
+    import whisper
     from whisper.model import ModelDimensions, Whisper
 
     dims = ModelDimensions(
@@ -227,7 +227,9 @@ def _one_word_checkpoint(path: Path) -> None:
     torch.save({"dims": dataclasses.asdict(dims), "model_state_dict": model.state_dict()}, path)
 
 
-def test_openai_whisper_backend_loads_a_checkpoint(spoken_clip: Path, tmp_path: Path) -> None:
+@pytest.mark.openai_whisper
+def test_openai_whisper_backend_loads_a_checkpoint(openai_whisper: ModuleType, spoken_clip: Path,
+                                                   tmp_path: Path) -> None:
     checkpoint = tmp_path / "hello-tiny.pt"
     _one_word_checkpoint(checkpoint)
     options = ExtractOptions(whisper_backend="openai-whisper", whisper_model=str(checkpoint))
@@ -242,8 +244,9 @@ def test_openai_whisper_backend_loads_a_checkpoint(spoken_clip: Path, tmp_path: 
     assert result.description.endswith(", en, 1 word: hello")
 
 
-def test_openai_whisper_never_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("whisper")
+@pytest.mark.openai_whisper
+def test_openai_whisper_never_downloads(openai_whisper: ModuleType, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
         load_transcriber("openai-whisper", "tiny.en")

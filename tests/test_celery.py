@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -20,9 +21,12 @@ from daemon import drop, finished, leftovers, live_runs, run_partitions, running
 from fileproc_dagster.defs._dagster_compat import step_engine_events
 from fileproc_dagster.defs.execution import CELERY_SETTINGS, EXTRACTION_POOL, EXTRACTION_QUEUE
 from fileproc_dagster.settings import Settings
+from fileproc_dagster.storage.files import Record
 from fileproc_dagster.storage.records import Records
+from fileproc_dagster.storage.states import State
 from support.celery_workers import WORKER_CONFIG
-from support.production import DEPLOY, CpuMeter, Webserver, postmaster_pid, workers
+from support.production import (DEPLOY, CpuMeter, Webserver, comparable, postmaster_pid,
+                                workers)
 
 # The Celery workers of these tests share one Redis database: one xdist process runs them.
 pytestmark = pytest.mark.xdist_group("redis")
@@ -83,6 +87,26 @@ def steps_by_worker(instance: dg.DagsterInstance) -> tuple[dict[str, Counter[str
             if (queue := QUEUE.search(message)) is not None:
                 queues.setdefault(step, set()).add(queue.group(1))
     return files, queues
+
+
+def test_the_comparison_leaves_out_only_the_durations_of_the_run() -> None:
+    def record(**details: object) -> Record:
+        return Record(uuid=str(uuid.uuid4()), key="k", name="a.wav", type="audio", size=9,
+                      sha256="ab12", location="file:///store/objects/ab/ab12", state=State.DONE,
+                      description="Audio 2.0 s", text="hello", error=None,
+                      details={"duration_s": 2.0, "speech_s": 1.5, **details})
+
+    timed = {"transcribe_s": 0.89, "extraction_seconds": 1.2, "ocr_seconds": 0.4,
+             "ocr_pages": [{"page": 1, "words": 3, "seconds": 0.4}]}
+    retimed = {"transcribe_s": 0.73, "extraction_seconds": 0.9, "ocr_seconds": 0.5,
+               "ocr_pages": [{"page": 1, "words": 3, "seconds": 0.5}]}
+    assert differences({"k": comparable(record(**timed))},
+                       {"k": comparable(record(**retimed))}) == []
+    # Facts of the file still count, however their keys end.
+    for fact in ({"duration_s": 2.5}, {"speech_s": 1.0}, {"declared_duration_s": 9.0},
+                 {"ocr_pages": [{"page": 1, "words": 4, "seconds": 0.4}]}):
+        assert differences({"k": comparable(record(**timed))},
+                           {"k": comparable(record(**{**timed, **fact}))}) != [], fact
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -20,7 +21,7 @@ from fileproc_dagster.describe.formats import expected_seconds
 from fileproc_dagster.workers.pool import Extractions, Job, pool_size
 from fileproc_dagster.workers.worker import (DEFAULT_MEMORY_BYTES, Worker, available_cpus,
                                               cores, extraction_workers, set_memory_limit)
-from fileproc_dagster.errors import MemoryLimit, StepTimeout
+from fileproc_dagster.errors import Cancelled, MemoryLimit, StepTimeout
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.notify import Notifier
 from fileproc_dagster.pipeline import Pipeline
@@ -63,8 +64,9 @@ def test_files_go_longest_expected_first(tmp_path: Path) -> None:
     assert [each["name"] for each in intervals(tmp_path)] == ["d", "c", "b", "a"]
 
 
-def _sleep_in(folder: Path, name: str, worker: Worker) -> None:
-    worker.call(timed, str(folder), name, time.sleep, 0.05, timeout_s=60, what=name)
+def _sleep_in(folder: Path, name: str, worker: Worker, cancel: threading.Event) -> None:
+    worker.call(timed, str(folder), name, time.sleep, 0.05, timeout_s=60, what=name,
+                cancel=cancel)
 
 
 def test_workers_per_run_and_their_share_of_the_cpus() -> None:
@@ -148,18 +150,60 @@ def test_closing_early_stops_the_extractions_nobody_waits_for(tmp_path: Path) ->
     try:
         jobs = [Job(name, 1.0, partial(_sleep_long, tmp_path, name)) for name in "ab"]
         ahead = Extractions(jobs, [worker])
-        while not list(tmp_path.iterdir()):  # "a" is running in the worker
+        while not (tmp_path / "a.pid").exists():  # "a" is running in the worker process
+            time.sleep(0.05)
+        running = int((tmp_path / "a.pid").read_text())
+        started = time.monotonic()
+        _close_within(ahead, 10)  # as when the step fails: "b" never starts, "a" is stopped
+        print(f"closed in {time.monotonic() - started:.2f} s")
+        with pytest.raises(Cancelled):
+            ahead.result("a")
+        assert worker.call(os.getpid, timeout_s=120, what="pid") not in (running, os.getpid())
+    finally:
+        worker.kill()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "a.pid"]
+
+
+def test_a_file_handed_over_after_the_close_never_starts(tmp_path: Path) -> None:
+    worker = Worker()
+    try:
+        jobs = [Job(name, 1.0, partial(_fetch_until_closed, tmp_path, name)) for name in "ab"]
+        ahead = Extractions(jobs, [worker])
+        while not list(tmp_path.iterdir()):  # "a" is fetching its bytes, the worker idle
             time.sleep(0.05)
         started = time.monotonic()
-        ahead.close()  # as when the step fails: "b" never starts, "a" is stopped
-        assert time.monotonic() - started < 10
-        assert worker.call(os.getpid, timeout_s=120, what="pid") != os.getpid()
+        _close_within(ahead, 10)  # "a" hands its file over only once the close has begun
+        print(f"closed in {time.monotonic() - started:.2f} s")
+        with pytest.raises(Cancelled, match="not started"):
+            ahead.result("a")
     finally:
         worker.kill()
     assert [p.name for p in tmp_path.iterdir()] == ["a"]
 
 
-def _sleep_long(folder: Path, name: str, worker: Worker) -> None:
+def _close_within(ahead: Extractions[None], seconds: float) -> None:
+    """Close ``ahead``, failing (rather than hanging for a file's timeout) past ``seconds``."""
+    closing = threading.Thread(target=ahead.close, daemon=True)
+    closing.start()
+    closing.join(seconds)
+    assert not closing.is_alive(), f"close() still waiting after {seconds} s"
+
+
+def _sleep_long(folder: Path, name: str, worker: Worker, cancel: threading.Event) -> None:
     (folder / name).touch()
-    time.sleep(0.5)  # still fetching the bytes when the step closes: the worker is idle
-    worker.call(time.sleep, 600, timeout_s=900, what=name)
+    worker.call(_note_pid_and_sleep, str(folder / f"{name}.pid"), 600, timeout_s=900, what=name,
+                cancel=cancel)
+
+
+def _note_pid_and_sleep(path: str, seconds: float) -> None:
+    Path(f"{path}.part").write_text(str(os.getpid()))
+    os.replace(f"{path}.part", path)  # seen whole or not at all
+    time.sleep(seconds)
+
+
+def _fetch_until_closed(folder: Path, name: str, worker: Worker,
+                        cancel: threading.Event) -> None:
+    (folder / name).touch()
+    assert cancel.wait(60)  # still fetching the bytes when the step closes
+    worker.call(_note_pid_and_sleep, str(folder / f"{name}.pid"), 600, timeout_s=900, what=name,
+                cancel=cancel)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -80,3 +82,43 @@ def test_killing_the_worker_also_stops_its_children(tmp_path: Path) -> None:
     # tesseract and friends do not outlive their worker (a zombie has no command line left)
     assert not Path(f"/proc/{pid}/cmdline").exists() or \
         Path(f"/proc/{pid}/cmdline").read_bytes() == b""
+
+
+# A parent that starts a worker process and dies at once, before the worker is ready.
+DYING_PARENT = """
+import os, sys, time
+from pathlib import Path
+from fileproc_dagster.workers.worker import Worker
+
+if __name__ == "__main__":
+    pool = Worker()._executor()
+    pool.submit(time.sleep, 0)
+    Path(sys.argv[1]).write_text(" ".join(map(str, pool._processes)))
+    os._exit(0)
+"""
+
+
+def test_a_worker_whose_parent_died_while_it_started_exits(tmp_path: Path) -> None:
+    script = tmp_path / "dying_parent.py"
+    script.write_text(DYING_PARENT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    # No pipes: a worker left behind would hold them open and hang the wait for the parent.
+    subprocess.run([sys.executable, str(script), str(tmp_path / "pid")], env=env, check=True,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    [pid] = map(int, (tmp_path / "pid").read_text().split())
+    until = time.monotonic() + 60
+    while _alive(pid) and time.monotonic() < until:
+        time.sleep(0.5)
+    alive = _alive(pid)
+    if alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, "an orphaned worker process waits for work forever"
+
+
+def _alive(pid: int) -> bool:
+    """A running process (not a zombie), by its /proc entry."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -23,8 +23,8 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
+from fileproc_dagster.errors import Cancelled, MemoryLimit, StepTimeout, TransientError
 from fileproc_dagster.workers.processes import descendants, tree_rss
-from fileproc_dagster.errors import MemoryLimit, StepTimeout, TransientError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,11 +90,15 @@ def cores() -> int:
     return _cores or available_cpus()
 
 
-def _init_worker(limit: int | None, share: int | None = None) -> None:
-    """Worker initializer: follow the parent out, note its share of the CPUs, cap the data
-    segment (inherited by tesseract and other children)."""
+def _init_worker(limit: int | None, share: int | None = None,
+                 parent: int | None = None) -> None:
+    """Worker initializer: follow ``parent`` (the process that started it) out, note its share
+    of the CPUs, cap the data segment (inherited by tesseract and other children)."""
     global _cores
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    # The parent's pid comes from the parent: one that died while this process was still
+    # starting would leave it an orphan whose getppid() is already the new parent's.
+    threading.Thread(target=_exit_with_parent, args=(parent or os.getppid(),),
+                     daemon=True).start()
     _cores = share
     if not limit:
         return
@@ -128,7 +132,7 @@ class Worker:
             data = self.memory_bytes * DATA_LIMIT_FACTOR if self.memory_bytes else None
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(data, self.cores))
+                initializer=_init_worker, initargs=(data, self.cores, os.getpid()))
             self._calls = 0
         return self._pool
 
@@ -164,29 +168,38 @@ class Worker:
             process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    def call(self, fn: Callable[..., T], *args: Any, timeout_s: float, what: str) -> T:
+    def call(self, fn: Callable[..., T], *args: Any, timeout_s: float, what: str,
+             cancel: threading.Event | None = None) -> T:
         """Run ``fn(*args)`` in the worker: StepTimeout past ``timeout_s``, MemoryLimit past
-        the memory bound (the worker is killed either way)."""
+        the memory bound, Cancelled once ``cancel`` is set (the worker is killed in each case).
+
+        ``cancel`` is how another thread stops a call: set before the call, nothing starts;
+        set during it, the calling thread itself kills the worker within ``POLL_S``. (A kill
+        from another thread could land while the work is being handed over, before the
+        worker process is known, and miss it.)
+        """
         with self._lock:
             until = time.monotonic() + timeout_s if timeout_s > 0 else None
             warm = self._pool is not None and self._calls > 0
             try:
-                return self._attempt(fn, args, until, timeout_s, what)
+                return self._attempt(fn, args, until, timeout_s, what, cancel)
             except MemoryLimit as exc:
                 if not warm:
                     raise
                 # Earlier files may have left their heap behind: judge the file in a fresh one.
                 log.warning("%s; trying once more in a fresh worker", exc)
-                return self._attempt(fn, args, until, timeout_s, what)
+                return self._attempt(fn, args, until, timeout_s, what, cancel)
 
     def _attempt(self, fn: Callable[..., T], args: tuple[Any, ...], until: float | None,
-                 timeout_s: float, what: str) -> T:
+                 timeout_s: float, what: str, cancel: threading.Event | None) -> T:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"{what}: not started, nobody waits for it any more")
         pool = self._executor()
         future = pool.submit(fn, *args)
         self._calls += 1
         try:
             return self._wait(future, next(iter(getattr(pool, "_processes", {})), None), until,
-                              what)
+                              what, cancel)
         except FutureTimeout:
             self.kill()
             raise StepTimeout(
@@ -202,15 +215,21 @@ class Worker:
                 f"{what} ran out of memory under the extraction worker's limit of "
                 f"{_mib(self.memory_bytes or 0)}; the worker process was stopped") from None
 
-    def _wait(self, future: Future[T], pid: int | None, until: float | None, what: str) -> T:
-        """The result of ``future``, watching the worker's memory while it runs."""
+    def _wait(self, future: Future[T], pid: int | None, until: float | None, what: str,
+              cancel: threading.Event | None) -> T:
+        """The result of ``future``, watching the worker's memory and ``cancel`` while it runs
+        (the first look at ``cancel`` comes right after the hand-over)."""
         watch = bool(self.memory_bytes and pid)
+        poll = watch or cancel is not None
         while True:
+            if cancel is not None and cancel.is_set():
+                self.kill()
+                raise Cancelled(f"{what}: stopped, nobody waits for it any more")
             left = None if until is None else until - time.monotonic()
             if left is not None and left <= 0:
                 raise FutureTimeout
-            wait = min(POLL_S, left) if watch and left is not None else (
-                POLL_S if watch else left)
+            wait = min(POLL_S, left) if poll and left is not None else (
+                POLL_S if poll else left)
             try:
                 return future.result(timeout=wait)
             except FutureTimeout:

@@ -132,12 +132,24 @@ def same_form(text: str) -> str:
     return _LOCATION.sub(lambda m: m.group(1), _UUID.sub("<uuid>", text))
 
 
-def _untimed(value: Any) -> Any:
-    """``value`` without the durations it holds (``*seconds`` keys: how long OCR took...)."""
+# How long a step took on this run, in a record's details: every ``*seconds`` key
+# (extraction_seconds, ocr_seconds, each OCR page's seconds) and the transcription's
+# ``transcribe_s``. Other ``*_s`` keys are facts of the file and stay: duration_s,
+# speech_s, declared_duration_s.
+TIMINGS = frozenset({"transcribe_s"})
+
+
+def is_timing(key: str) -> bool:
+    """Whether a details key holds a duration of this run rather than a fact of the file."""
+    return key.endswith("seconds") or key in TIMINGS
+
+
+def untimed(value: Any) -> Any:
+    """``value`` (a record's details) without the durations of the run, at any depth."""
     if isinstance(value, dict):
-        return {k: _untimed(v) for k, v in value.items() if not k.endswith("seconds")}
+        return {k: untimed(v) for k, v in value.items() if not is_timing(k)}
     if isinstance(value, list):
-        return [_untimed(v) for v in value]
+        return [untimed(v) for v in value]
     return value
 
 
@@ -150,7 +162,7 @@ def comparable(record: Record) -> dict[str, Any]:
     details = dict(fields["details"] or {})
     if "thumbnail" in details:
         details["thumbnail"] = tail(str(details["thumbnail"]))
-    fields["details"] = _untimed(details)
+    fields["details"] = untimed(details)
     return fields
 
 
