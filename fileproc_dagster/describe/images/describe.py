@@ -124,15 +124,16 @@ def animation_facts(image: Image.Image) -> dict[str, Any]:
         facts["frame_duration_ms"] = image.info["duration"]
     if "loop" in image.info:
         facts["loop"] = image.info["loop"]
-    if image.format == "WEBP" and image.filename:
+    filename = getattr(image, "filename", "")
+    if image.format == "WEBP" and filename:
         # Pillow learns a WebP frame's duration only by decoding it; the chunks say it.
-        durations = _webp_durations(Path(image.filename))
+        durations = _webp_durations(Path(filename))
         facts["frame_duration_ms"] = durations[0] if durations else 0
         facts["duration_ms"] = sum(durations)
         return facts
     total = 0.0
     try:
-        for index in range(min(image.n_frames, MAX_ANIMATION_FRAMES)):
+        for index in range(min(getattr(image, "n_frames", 1), MAX_ANIMATION_FRAMES)):
             image.seek(index)
             total += float(image.info.get("duration") or 0)
         facts["duration_ms"] = round(total)

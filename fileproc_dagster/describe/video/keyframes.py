@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 from PIL import Image
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 KEYFRAME_SIDE = 640  # enough for tags and faces; a 4K frame is reduced as it is converted
 _PACKETS_PER_SAMPLE = 120  # after a seek: B-frame reordering needs a few, never hundreds
+_MICROSECOND = Fraction(1, 1_000_000)  # a stream without a time base counts in these
 _MAX_DEMUXED_PACKETS = 2_000_000  # about 18 hours at 30 fps: past this the end is not sought
 
 
@@ -36,16 +38,16 @@ def keyframes(container: av.container.InputContainer, stream: av.VideoStream, du
     for i in range(max(count, 0)):
         target = duration * (i + 0.5) / count
         frame = _picture_at(container, stream, target)
-        if frame is not None and frame.pts not in found:
-            found[frame.pts] = Keyframe(round(float(frame.time or 0.0), 3), _upright(frame))
+        if frame is not None and (frame.pts or 0) not in found:
+            found[frame.pts or 0] = Keyframe(round(float(frame.time or 0.0), 3), _upright(frame))
     return sorted(found.values(), key=lambda k: k.time_s)
 
 
 def _picture_at(container: av.container.InputContainer, stream: av.VideoStream,
                 seconds: float) -> av.VideoFrame | None:
     try:
-        container.seek(int(seconds / stream.time_base) + (stream.start_time or 0),
-                       stream=stream, backward=True, any_frame=False)
+        start = int(seconds / (stream.time_base or _MICROSECOND)) + (stream.start_time or 0)
+        container.seek(start, stream=stream, backward=True, any_frame=False)
         for count, packet in enumerate(container.demux(stream)):
             for frame in packet.decode():
                 return frame
@@ -60,11 +62,12 @@ def _upright(frame: av.VideoFrame) -> Image.Image:
     """The picture as RGB at most KEYFRAME_SIDE px, turned as the video is shown."""
     scale = min(1.0, KEYFRAME_SIDE / max(frame.width, frame.height))
     width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
-    picture = frame.reformat(width=width, height=height, format="rgb24").to_image()
+    picture: Image.Image = frame.reformat(width=width, height=height,
+                                          format="rgb24").to_image()  # type: ignore[no-untyped-call]
     turn = {90: Image.Transpose.ROTATE_90, -90: Image.Transpose.ROTATE_270,
             270: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
             -180: Image.Transpose.ROTATE_180}.get(int(getattr(frame, "rotation", 0) or 0))
-    return picture.transpose(turn) if turn is not None else picture
+    return picture if turn is None else picture.transpose(turn)
 
 
 def data_end(container: av.container.InputContainer, stream: av.VideoStream) -> float:
@@ -75,7 +78,7 @@ def data_end(container: av.container.InputContainer, stream: av.VideoStream) -> 
         for count, packet in enumerate(container.demux(stream)):
             if packet.size and packet.pts is not None:
                 tail = packet.pts + (packet.duration or 0) - (stream.start_time or 0)
-                end = max(end, float(tail * stream.time_base))
+                end = max(end, float(tail * (stream.time_base or _MICROSECOND)))
             if count >= _MAX_DEMUXED_PACKETS:
                 return float("inf")
     except av.FFmpegError as exc:
