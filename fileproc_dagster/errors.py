@@ -11,7 +11,7 @@ class BadInput(FileprocError):
     """The file itself is the problem: retrying cannot help, the upload is quarantined.
 
     ``verdict`` is ``"invalid"`` (broken, empty, truncated, a decompression bomb...) or
-    ``"unsupported"`` (a well-formed file of a kind we do not process: zip, HTML, video...).
+    ``"unsupported"`` (a well-formed file of a kind we do not process: zip, HTML...).
     """
 
     def __init__(self, reason: str, *, verdict: str = "invalid") -> None:

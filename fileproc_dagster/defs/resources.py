@@ -88,6 +88,10 @@ class ExtractorResource(dg.ConfigurableResource):
     max_image_pixels: int = 100_000_000
     worker_memory_bytes: int = DEFAULT_MEMORY_BYTES
     image_tags: bool = True
+    max_video_transcribe_s: float = Field(default=1800.0, description=(
+        "Seconds of a video's audio track transcribed; the rest is left out (said so)."))
+    max_keyframes: int = Field(default=4, description=(
+        "Keyframes of a video decoded, tagged and shown as its preview."))
     extraction_workers: int = Field(default=0, description=(
         "Extraction worker processes of a run's description step, each within "
         "worker_memory_bytes; 0: one per CPU the run may use (never more than its files)."))

@@ -11,7 +11,7 @@ Example::
 
 Files that cannot be processed raise ``BadInput`` with a reason a person can act on and a
 verdict: ``invalid`` (empty, damaged, a decompression bomb) or ``unsupported`` (a well-formed
-file of a kind we do not process: archives, web pages, video, encrypted PDFs).
+file of a kind we do not process: archives, web pages, encrypted PDFs).
 """
 
 from __future__ import annotations

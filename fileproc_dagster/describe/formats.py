@@ -63,6 +63,10 @@ PHOTO = Cost(0.1, s_per_unit=1.0, bytes_per_unit=1e6)
 RECORDING = Cost(1.0, s_per_unit=0.09, bytes_per_unit=8_000, bytes_per_unit_by_mime={
     "audio/x-wav": 32_000, "audio/wav": 32_000, "audio/flac": 16_000})
 TEXT = Cost(0.05, s_per_unit=1.0, bytes_per_unit=1e7)
+# A video: its sound transcribed as a recording's (phone video carries about 2 MB a second),
+# plus a second or so for the keyframes' decoding and tags.
+VIDEO = Cost(1.5, s_per_unit=0.09, bytes_per_unit=2e6,
+             bytes_per_unit_by_mime={"video/webm": 250_000, "video/x-matroska": 500_000})
 
 
 @dataclass(frozen=True)
@@ -163,15 +167,23 @@ FORMATS: tuple[Format, ...] = (
            reader=f"{_DOCUMENTS}:describe_page_image",
            probe="fileproc_dagster.describe.images.probes:probe_picture", cost=OCR_PAGE,
            family="image"),
-    Format("Photo", FileKind.IMAGE, ("image/*",), (".jpg", ".jpeg", ".png", ".webp", ".gif"),
+    Format("Photo", FileKind.IMAGE, ("image/*",),
+           (".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif", ".avif", ".tif"),
            reader="fileproc_dagster.describe.images.describe:describe_photo",
            probe="fileproc_dagster.describe.images.probes:probe_picture", cost=PHOTO,
            text_expected=False, family="image"),
-    Format("Recording", FileKind.AUDIO,
-           ("audio/*", "video/*", "application/ogg", "application/x-matroska", "application/mp4"),
+    # A recording's container may also hold pictures (and a video's only sound): the probes
+    # look at the streams and hand the file to each other.
+    Format("Recording", FileKind.AUDIO, ("audio/*", "application/ogg"),
            (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".opus"),
            reader="fileproc_dagster.describe.audio.describe:describe_recording",
-           probe="fileproc_dagster.describe.audio.probe:probe_audio", cost=RECORDING),
+           probe="fileproc_dagster.describe.audio.probe:probe_audio", cost=RECORDING,
+           family="media"),
+    Format("Video", FileKind.VIDEO, ("video/*", "application/x-matroska", "application/mp4"),
+           (".mp4", ".mov", ".mkv", ".webm", ".m4v"),
+           reader="fileproc_dagster.describe.video.describe:describe_video",
+           probe="fileproc_dagster.describe.video.probe:probe_video", cost=VIDEO,
+           text_expected=False, family="media"),
     # Markdown and YAML are text/plain to libmagic: the probe tells them apart by content.
     Format("Plain text", FileKind.DOCUMENT,
            ("text/*", "application/csv", "application/x-ndjson"),

@@ -16,6 +16,7 @@ class FileKind(StrEnum):
     DOCUMENT = "document"
     IMAGE = "image"
     AUDIO = "audio"
+    VIDEO = "video"
     UNSUPPORTED = "unsupported"
 
 
@@ -68,3 +69,5 @@ class ExtractOptions:
     max_pages: int = 200
     max_image_pixels: int = 100_000_000
     image_tags: bool = True  # tag what pictures show and count faces (describe/images/vision.py)
+    max_video_transcribe_s: float = 1800.0  # a longer video's audio is transcribed this far
+    max_keyframes: int = 4  # keyframes of a video decoded, tagged and shown as its preview

@@ -66,6 +66,8 @@ def size_fact(kind: str, details: Mapping[str, Any]) -> str:
     if "pages" in details:
         pages = int(details["pages"])
         return f"{pages} page{'' if pages == 1 else 's'}"
+    if "duration_s" in details and "width" in details:  # a video
+        return f"{clock(float(details['duration_s']))}, {details['width']}×{details['height']} px"
     if "duration_s" in details:
         return clock(float(details["duration_s"]))
     if "display_width" in details:

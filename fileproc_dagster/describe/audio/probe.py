@@ -13,7 +13,7 @@ _AUDIO_PROBE_PACKETS = 200
 
 
 def probe_audio(path: Path, mime: str, options: ExtractOptions | None = None) -> Detection:
-    """Audio must have a stream that decodes and lasts; video is refused."""
+    """Audio must have a stream that decodes and lasts; a file with pictures is a video."""
     try:
         # A file object, not a name: ffmpeg would read "proto:..." names as URLs.
         with path.open("rb") as fh, av.open(fh, "r", metadata_errors="ignore") as container:
@@ -21,8 +21,9 @@ def probe_audio(path: Path, mime: str, options: ExtractOptions | None = None) ->
                      if not s.disposition & av.stream.Disposition.attached_pic]
             audio = list(container.streams.audio)
             if video:
-                extra = "" if audio else " (and it has no audio track)"
-                raise BadInput(f"video is not supported{extra}", verdict="unsupported")
+                from fileproc_dagster.describe.video.probe import probe_video
+
+                return probe_video(path, mime, options or ExtractOptions())
             if not audio:
                 raise BadInput("no audio stream in the file")
             stream = audio[0]

@@ -287,6 +287,9 @@ def _read_images(path: Path, kind: str, options: ExtractOptions) -> Read:
 
 def _frames(path: Path, options: ExtractOptions) -> Iterator[Image.Image]:
     """Decoded frames (pages) of an image file, checked against the size limits."""
+    from fileproc_dagster.describe.images.describe import register_heif
+
+    register_heif()  # a page photographed with a phone may be a HEIC picture
     try:
         with Image.open(path) as image:
             count = getattr(image, "n_frames", 1)

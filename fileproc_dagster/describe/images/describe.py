@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
@@ -38,15 +39,27 @@ log = logging.getLogger(__name__)
 THUMBNAIL_SIDE = 256
 WORK_SIDE = 1600  # enough for text in a photo; bigger pictures are reduced before analysis
 # Formats with a pure decoder in Pillow; EPS (Ghostscript), WMF, MPEG and friends stay out.
-SAFE_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "AVIF", "ICO", "PPM",
+# HEIF (iPhone photos) comes from pillow-heif, tried after Pillow's own AVIF decoder: both
+# claim AVIF files, and Pillow tries the formats in this order.
+SAFE_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "AVIF", "HEIF", "ICO", "PPM",
                 "JPEG2000", "QOI", "PCX", "TGA", "SGI")
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error,
                   zlib.error)
+MAX_ANIMATION_FRAMES = 10_000  # frames whose durations are summed; past this: a bomb, not a GIF
 _NOT_ANIMATION = ("TIFF", "MPO")  # several frames, but pages or stereo views, not motion
+
+
+@functools.cache
+def register_heif() -> None:
+    """Teach Pillow HEIC/HEIF (once per process; the library loads with the first picture)."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
 
 
 def open_image(path: Path, max_pixels: int) -> Image.Image:
     """Open ``path`` lazily, refusing decompression bombs from the header alone (BadInput)."""
+    register_heif()
     try:
         with warnings.catch_warnings():
             # Our own limit below decides; Pillow's softer warning level is only noise here.
@@ -103,6 +116,54 @@ def is_animated(image: Image.Image) -> bool:
     return getattr(image, "n_frames", 1) > 1 and image.format not in _NOT_ANIMATION
 
 
+def animation_facts(image: Image.Image) -> dict[str, Any]:
+    """Length of an animation (all frames' durations), its first frame's and its loop count
+    (0: forever); frame headers are read, pixels are not. Left on the first frame."""
+    facts: dict[str, Any] = {}
+    if image.info.get("duration"):
+        facts["frame_duration_ms"] = image.info["duration"]
+    if "loop" in image.info:
+        facts["loop"] = image.info["loop"]
+    filename = getattr(image, "filename", "")
+    if image.format == "WEBP" and filename:
+        # Pillow learns a WebP frame's duration only by decoding it; the chunks say it.
+        durations = _webp_durations(Path(filename))
+        facts["frame_duration_ms"] = durations[0] if durations else 0
+        facts["duration_ms"] = sum(durations)
+        return facts
+    total = 0.0
+    try:
+        for index in range(min(getattr(image, "n_frames", 1), MAX_ANIMATION_FRAMES)):
+            image.seek(index)
+            total += float(image.info.get("duration") or 0)
+        facts["duration_ms"] = round(total)
+    except _DECODE_ERRORS as exc:
+        facts["frames_warning"] = f"frame {index + 1} is damaged: {exc}"
+    image.seek(0)
+    return facts
+
+
+def _webp_durations(path: Path) -> list[int]:
+    """Each frame's duration (ms) from a WebP's ANMF chunks, without decoding a pixel."""
+    durations: list[int] = []
+    with path.open("rb") as fh:
+        fh.seek(12)  # "RIFF", size, "WEBP"
+        while len(durations) < MAX_ANIMATION_FRAMES:
+            header = fh.read(8)
+            if len(header) < 8:
+                break
+            fourcc, size = header[:4], struct.unpack("<I", header[4:])[0]
+            if fourcc == b"ANMF":
+                payload = fh.read(16)
+                if len(payload) < 16:
+                    break
+                durations.append(int.from_bytes(payload[12:15], "little"))
+                fh.seek(size + (size & 1) - 16, io.SEEK_CUR)
+            else:
+                fh.seek(size + (size & 1), io.SEEK_CUR)
+    return durations
+
+
 def describe_photo(path: Path, mime: str, options: ExtractOptions) -> Description:
     """The format registry's reader of photos (every picture type reads the same way)."""
     return describe_image(path, options)
@@ -117,8 +178,8 @@ def describe_image(path: Path, options: ExtractOptions) -> Description:
             "mode": image.mode, "has_alpha": has_alpha(image),
             "n_frames": getattr(image, "n_frames", 1), "animated": is_animated(image),
         }
-        if details["animated"] and image.info.get("duration"):
-            details["frame_duration_ms"] = image.info["duration"]
+        if details["animated"]:
+            details.update(animation_facts(image))
         frame = decode_frame(image)
         metadata = picture_metadata(image)
     exif = metadata.exif
@@ -194,7 +255,8 @@ def _one_line(details: dict[str, Any], text: str) -> str:
     noun = "animation" if details["animated"] else "photo" if camera else "image"
     parts = [f"{details['format']} {noun} {details['width']}x{details['height']}"]
     if details["animated"]:
-        parts[0] += f" ({details['n_frames']} frames)"
+        length = f", {details['duration_ms'] / 1000:g} s" if details.get("duration_ms") else ""
+        parts[0] += f" ({details['n_frames']} frames{length})"
     if camera:
         parts.append(camera)
     taken = str(exif.get("DateTimeOriginal") or details["exif"].get("DateTime") or "")

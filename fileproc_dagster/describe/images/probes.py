@@ -20,6 +20,10 @@ from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
 log = logging.getLogger(__name__)
 
 PAGE_MIN_WORDS = 20  # confident OCR words that make a picture a page of text
+# A multi-page TIFF whose first pages each carry a few words is a stack of scanned pages
+# (short ones: a title page, a form), read page by page as a document.
+STACK_PAGE_WORDS = 3
+STACK_PAGES_CHECKED = 3
 PAGE_CHECK_SIDE = 1000  # px: large enough for 10 pt print on A4, small enough to OCR fast
 # OCR a third of a page at a time and stop once it is plainly text; smaller pictures
 # (photos) need fewer, cheaper calls.
@@ -59,7 +63,25 @@ def probe_picture(path: Path, mime: str, options: ExtractOptions) -> Detection:
     if words >= PAGE_MIN_WORDS:
         return Detection(FileKind.DOCUMENT, mime,
                          f"{fmt} page image, {words}+ confident words ({seconds:.1f} s check)")
+    if fmt == "TIFF" and words >= STACK_PAGE_WORDS:
+        counts = [words, *_next_pages_words(path, options)]
+        if len(counts) > 1 and min(counts) >= STACK_PAGE_WORDS:
+            return Detection(FileKind.DOCUMENT, mime,
+                             f"TIFF of scanned pages, {', '.join(map(str, counts))} confident "
+                             f"words on its first {len(counts)} pages")
     return Detection(FileKind.IMAGE, mime, f"{fmt} image, {words} confident words: not a page")
+
+
+def _next_pages_words(path: Path, options: ExtractOptions) -> list[int]:
+    """Confident words on pages 2 and 3 of a multi-page TIFF (a scanner's or a fax's stack)."""
+    counts = []
+    with open_image(path, options.max_image_pixels) as image:
+        for index in range(1, min(getattr(image, "n_frames", 1), STACK_PAGES_CHECKED)):
+            image.seek(index)
+            if image.width * image.height > options.max_image_pixels:
+                break
+            counts.append(page_words(decode_frame(image, max_side=PAGE_CHECK_SIDE), options))
+    return counts
 
 
 def page_words(frame: Image.Image, options: ExtractOptions) -> int:
