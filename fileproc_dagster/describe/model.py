@@ -14,6 +14,7 @@ class FileKind(StrEnum):
     DOCUMENT = "document"
     IMAGE = "image"
     AUDIO = "audio"
+    ARCHIVE = "archive"  # opened into its members, each a file of its own
     UNSUPPORTED = "unsupported"
 
 
@@ -66,3 +67,9 @@ class ExtractOptions:
     max_pages: int = 200
     max_image_pixels: int = 100_000_000
     image_tags: bool = True  # tag what pictures show and count faces (describe/images/vision.py)
+    # Archives and mails (describe/containers/): bytes unpacked in all, times the container's
+    # size, members, and how deep containers in containers are opened.
+    archive_max_bytes: int = 1 << 30
+    archive_max_ratio: float = 100.0
+    archive_max_members: int = 1000
+    archive_max_depth: int = 3
