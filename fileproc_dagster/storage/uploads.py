@@ -101,10 +101,10 @@ class Uploads:
         """The containers a content came out of, its parent first (by its first upload)."""
         chain: list[str] = []
         with self.db.transaction() as conn:
-            while key not in chain and len(chain) < 100:
+            while len(chain) < 100:
                 parent = conn.execute(sa.select(uploads.c.parent_key).where(
                     uploads.c.key == key).order_by(uploads.c.id).limit(1)).scalar_one_or_none()
-                if parent is None:
+                if parent is None or parent in chain:  # a cycle cannot come of content keys
                     break
                 chain.append(parent)
                 key = parent

@@ -17,7 +17,7 @@ from fileproc_dagster.storage.fields import Field
 from fileproc_dagster.storage.records import Record, Records
 
 # Shown in a section of their own (or not at all: the text repeats the segments).
-_APART = {"segments"}
+_APART = {"segments", "members"}  # shown in sections of their own
 # Record fields shown in a section of their own, labels other than the field's name, and
 # what is said of a field that has no value (the others are left out then).
 _SECTIONS = {"details", "text"}
@@ -141,7 +141,8 @@ def show(out: Output, key_or_uuid: str, as_json: bool) -> int:
       fileproc show delivery_message-2f0e4c1d9a8b --json | jq .details.segments
     """
     out.settings.ensure_dirs()
-    record = find(Records(out.settings.db_url), key_or_uuid)
+    records = Records(out.settings.db_url)
+    record = find(records, key_or_uuid)
     if as_json:
         out.json(whole(record, out.settings.quarantine_dir), indent=2)
         return 0
@@ -149,6 +150,8 @@ def show(out: Output, key_or_uuid: str, as_json: bool) -> int:
     quarantine = kept if kept.is_dir() else None
     _render(out, "record", facts(record, quarantine))
     _render(out, "details", detail_lines(record.details or {}))
+    _render(out, "members", [(child.name, f"{child.state}  {child.key}")
+                             for child in records.files.children(record.key)])
     timed = transcript(record)
     _render(out, "transcript", timed)
     if record.text and not timed:
