@@ -18,13 +18,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("uploads") as batch:
-        batch.add_column(sa.Column("parent_key", sa.String(128), nullable=True))
-    op.create_index("ix_uploads_parent_key", "uploads", ["parent_key"])
-    op.create_index("uq_uploads_member", "uploads", ["parent_key", "name"], unique=True)
-    with op.batch_alter_table("files") as batch:
-        batch.add_column(sa.Column("parent_key", sa.String(128), nullable=True))
-    op.create_index("ix_files_parent_key", "files", ["parent_key"])
+    # A database made by ``metadata.create_all`` has the columns and indexes already.
+    inspector = sa.inspect(op.get_bind())
+    for table in ("uploads", "files"):
+        if "parent_key" not in {c["name"] for c in inspector.get_columns(table)}:
+            with op.batch_alter_table(table) as batch:
+                batch.add_column(sa.Column("parent_key", sa.String(128), nullable=True))
+    op.create_index("ix_uploads_parent_key", "uploads", ["parent_key"], if_not_exists=True)
+    op.create_index("uq_uploads_member", "uploads", ["parent_key", "name"], unique=True,
+                    if_not_exists=True)
+    op.create_index("ix_files_parent_key", "files", ["parent_key"], if_not_exists=True)
 
 
 def downgrade() -> None:
