@@ -286,3 +286,25 @@ def test_killed_after_a_member_registers_each_once(settings: Settings, tmp_path:
     assert [u.name for u in members] == ["m0.txt", "m1.txt", "m2.txt", "m3.txt"]
     assert not any(u.duplicate for u in members)
     assert len({u.key for u in members}) == 4
+
+
+# -- real messages made by others (tests/realworld/mail/sources.json) ----------------------
+
+REALWORLD = Path(__file__).parent / "realworld" / "mail"
+
+
+def test_real_outlook_messages_are_read() -> None:
+    sources = json.loads((REALWORLD / "sources.json").read_text())
+    assert {s["file"] for s in sources} == {p.name for p in REALWORLD.glob("*.msg")}
+    notice = REALWORLD / "other.msg"
+    detection = detect(notice, OPTIONS)
+    assert (detection.kind, detection.mime) == (FileKind.DOCUMENT, "application/vnd.ms-outlook")
+    described = describe(notice, detection, OPTIONS)
+    headers = described.details["headers"]
+    assert headers["subject"] == "投递状态通知 (Failure Notice)"
+    assert headers["from"] == "Mail Delivery Subsystem"
+    assert headers["date"] == "2017-11-27T09:44:30+00:00"
+    assert "automatically generated Delivery Status Notification" in described.text
+    outer = describe(REALWORLD / "outer.msg", detect(REALWORLD / "outer.msg", OPTIONS), OPTIONS)
+    assert outer.details["headers"]["subject"] == "outer subject"
+    assert "Outer body" in outer.text
