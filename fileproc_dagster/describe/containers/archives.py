@@ -15,12 +15,12 @@ import tarfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from fileproc_dagster.describe.containers.limits import Budget, Sink
 from fileproc_dagster.errors import BadInput
 
-COMPRESSED: dict[str, tuple[Callable[..., IO[bytes]], tuple[str, ...]]] = {
+COMPRESSED: dict[str, tuple[Any, tuple[str, ...]]] = {
     "application/gzip": (gzip.open, (".gz", ".tgz")),
     "application/x-gzip": (gzip.open, (".gz", ".tgz")),
     "application/x-bzip2": (bz2.open, (".bz2", ".tbz2")),
@@ -84,7 +84,7 @@ def unpack_compressed(path: Path, mime: str, budget: Budget, name: str) -> str:
         raise BadInput(f"damaged compressed file: {exc}") from exc
     if len(head) == 512 and head[257:262] == b"ustar":
         return "compressed " + unpack_tar(path, budget, opener)
-    inner = _gzip_name(path) if opener is gzip.open else ""
+    inner = _gzip_name(path) if "gzip" in mime else ""
     if not inner:
         stem = Path(name).name
         inner = next((stem[:-len(s)] + (".tar" if s.startswith(".t") else "")

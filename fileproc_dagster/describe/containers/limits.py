@@ -14,7 +14,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from fileproc_dagster.errors import BadInput
 
@@ -92,7 +92,7 @@ class Budget:
         self._count(self.declared, "declares")
         return name
 
-    def write(self, name: str, source: BinaryIO) -> Member:
+    def write(self, name: str, source: IO[bytes]) -> Member:
         """Copy one member's bytes, counted as they come (headers may lie)."""
         sink = self.sink(name)
         with sink:

@@ -98,7 +98,8 @@ def read_eml(path: Path, budget: Budget) -> Mail:
     for number, attachment in enumerate(message.iter_attachments(), 1):
         payload = attachment.get_payload(decode=True)
         if attachment.get_content_type() == "message/rfc822":
-            payload = attachment.get_payload(0).as_bytes()  # a forwarded mail, whole
+            inner = attachment.get_payload(0)  # a forwarded mail, whole
+            payload = inner.as_bytes() if hasattr(inner, "as_bytes") else None
         if not isinstance(payload, bytes):
             continue
         name = attachment.get_filename() or f"attachment-{number}{_suffix(attachment)}"
