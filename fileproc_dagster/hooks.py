@@ -23,6 +23,8 @@ class Point(StrEnum):
     AFTER_PUT = "after_put"
     AFTER_INSERT = "after_insert"
     AFTER_DESCRIBE = "after_describe"
+    # A member of an archive or a mail is stored and registered as an upload of its own.
+    AFTER_MEMBER = "after_member"
     AFTER_UPDATE = "after_update"
     AFTER_DELETE = "after_delete"
     AFTER_NOTIFY = "after_notify"

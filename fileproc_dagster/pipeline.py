@@ -22,7 +22,7 @@ from pathlib import Path
 from fileproc_dagster.describe import describe, warm_up
 from fileproc_dagster.describe.detect import detect
 from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
-from fileproc_dagster.describe.formats import expected_seconds
+from fileproc_dagster.describe.formats import expected_seconds, is_container
 from fileproc_dagster.workers.pool import Extractions, Job, pool_size
 from fileproc_dagster.describe.preview import preview_image
 from fileproc_dagster.workers.worker import (Worker, extraction_workers, run_bounded,
@@ -30,6 +30,7 @@ from fileproc_dagster.workers.worker import (Worker, extraction_workers, run_bou
 from fileproc_dagster.errors import (BadInput, ConfigurationError, FileprocError, LostUpload,
                                      Undelivered)
 from fileproc_dagster.hooks import NO_HOOKS, Hooks, Point
+from fileproc_dagster.intake.members import register_members
 from fileproc_dagster.intake.moves import delete_upload, is_same_upload, quarantine_upload
 from fileproc_dagster.intake.names import upload_path
 from fileproc_dagster.notify import Notification, Notifier, stored_at
@@ -220,6 +221,11 @@ class Pipeline:
                                             options, timeout_s, memory_bytes=memory_bytes)
         self.hooks.at(Point.AFTER_DESCRIBE, key, record.name)
         details = {**result.details, "extraction_seconds": round(seconds, 3)}
+        if is_container(record.type, record.mime):
+            # An archive or a mail is described once its members are uploads of their own.
+            with self.source(record) as path:
+                details["members"] = register_members(self.records, self.objects, self.hooks,
+                                                      record, path, options)
         if result.thumbnail:
             details["thumbnail"] = self.objects.put_bytes(
                 f"thumbnails/{record.sha256[:2]}/{record.sha256}.png", result.thumbnail)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from fileproc_dagster.intake.admit import admit, record_refusal
 from fileproc_dagster.intake.moves import copy_into
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Received, Record, Records
-from fileproc_dagster.storage.states import State
+from fileproc_dagster.storage.states import State, UploadState
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,8 @@ def _admit(settings: Settings, path: Path, records: Records) -> Received | Recor
 def process_paths(settings: Settings, paths: Sequence[Path],
                   instance: dg.DagsterInstance | None = None,
                   run_config: dict[str, Any] | None = None) -> Iterator[Outcome]:
-    """Upload each file (a copy) and materialize its partition in this process.
+    """Upload each file (a copy) and materialize its partition in this process; the members
+    of an archive or a mail follow it, each in its own partition and run.
 
     Example::
 
@@ -102,8 +103,28 @@ def process_paths(settings: Settings, paths: Sequence[Path],
         if isinstance(received, Record):  # refused unread, quarantined at the door
             yield Outcome(path, received.key, False, received)
             continue
-        instance.add_dynamic_partitions(UPLOADS, [received.key])
-        dg.materialize(ASSETS, partition_key=received.key, instance=instance,
-                       resources=resources, run_config=run_config, raise_on_error=False,
-                       tags={"fileproc/source": "process"})
+        def run(key: str) -> None:
+            instance.add_dynamic_partitions(UPLOADS, [key])
+            dg.materialize(ASSETS, partition_key=key, instance=instance, resources=resources,
+                           run_config=run_config, raise_on_error=False,
+                           tags={"fileproc/source": "process"})
+
+        run(received.key)
         yield Outcome(path, received.key, received.duplicate, records.files.get(received.key))
+        yield from _members(records, path, received.key, run)
+
+
+def _members(records: Records, path: Path, key: str,
+             run: Callable[[str], None]) -> Iterator[Outcome]:
+    """Process the members of an archive or a mail (theirs too, nested), each in its run."""
+    waiting = [(path, key)]
+    while waiting:
+        container_path, container = waiting.pop(0)
+        for member in records.uploads.members(container):
+            if member.state != UploadState.PENDING or member.origin != "process":
+                continue  # processed already, or left to the sensor
+            run(member.key)
+            member_path = container_path / member.name
+            yield Outcome(member_path, member.key, member.duplicate,
+                          records.files.get(member.key))
+            waiting.append((member_path, member.key))

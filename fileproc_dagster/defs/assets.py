@@ -156,7 +156,7 @@ def processed_file(context: dg.AssetExecutionContext, config: StepConfig,
         for failure in finalized.undelivered:  # the file is done; resend_notifications retries
             context.log.warning(f"{key}: notification not delivered, {failure}")
         return {"preview": shown.preview(finalized.record),
-                "record_id": finalized.record.uuid,
+                "record_id": finalized.record.uuid, **shown.family(finalized.record),
                 "uploads_deleted": dg.MetadataValue.json(finalized.deleted),
                 "notifications": dg.MetadataValue.json(finalized.notified),
                 "notifications_undelivered": dg.MetadataValue.json(finalized.undelivered)}

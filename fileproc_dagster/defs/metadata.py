@@ -23,7 +23,7 @@ from fileproc_dagster.storage.structure import rows_of
 
 SNIPPET = 500
 # Details shown elsewhere: the picture (preview), its location, the transcript (preview, record).
-_NOT_IN_DETAILS = {"thumbnail", PREVIEW_IMAGE, "segments", VERSION}
+_NOT_IN_DETAILS = {"thumbnail", PREVIEW_IMAGE, "segments", VERSION, "members"}
 _FILES_TAG_CHARS = 200
 
 
@@ -61,7 +61,25 @@ def description(record: Record, reused: bool) -> dict[str, Any]:
         "described_with": str((record.details or {}).get(VERSION, "")),
         "text": dg.MetadataValue.md(f"```\n{text[:SNIPPET]}\n```" if text else "_no text_"),
         "details": dg.MetadataValue.json(details),
+        **family(record),
     }
+
+
+def _partition_link(name: str, key: str) -> str:
+    return f"[{name}](/assets/processed_file?partition={quote(key)})"
+
+
+def family(record: Record) -> dict[str, dg.MetadataValue]:
+    """Links to the archive or mail a file came out of, and to the members it holds."""
+    entries: dict[str, dg.MetadataValue] = {}
+    if record.parent_key:
+        entries["parent"] = dg.MetadataValue.md(_partition_link(record.parent_key,
+                                                                record.parent_key))
+    members = (record.details or {}).get("members") or []
+    if members:
+        entries["members"] = dg.MetadataValue.md("\n".join(
+            f"- {_partition_link(m['name'], m['key'])}" for m in members if m.get("key")))
+    return entries
 
 
 def files_tag(names: Sequence[str], limit: int = _FILES_TAG_CHARS) -> str:

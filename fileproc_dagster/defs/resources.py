@@ -92,6 +92,14 @@ class ExtractorResource(dg.ConfigurableResource):
         "Seconds of a video's audio track transcribed; the rest is left out (said so)."))
     max_keyframes: int = Field(default=4, description=(
         "Keyframes of a video decoded, tagged and shown as its preview."))
+    archive_max_bytes: int = Field(default=1 << 30, description=(
+        "Bytes an archive or a mail may unpack to in all; more: quarantined as a bomb."))
+    archive_max_ratio: float = Field(default=100.0, description=(
+        "Times its own size an archive may unpack to (over 10 MiB); more: a bomb."))
+    archive_max_members: int = Field(default=1000, description=(
+        "Members an archive (attachments a mail) may hold; more: quarantined."))
+    archive_max_depth: int = Field(default=3, description=(
+        "How deep archives in archives are opened (the upload is 1); deeper: quarantined."))
     extraction_workers: int = Field(default=0, description=(
         "Extraction worker processes of a run's description step, each within "
         "worker_memory_bytes; 0: one per CPU the run may use (never more than its files)."))

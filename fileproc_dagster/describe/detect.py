@@ -79,8 +79,7 @@ def probe_zip(path: Path, mime: str, options: ExtractOptions) -> Detection:
     if "ppt/presentation.xml" in names:
         return Detection(FileKind.DOCUMENT, PPTX_MIME, "PowerPoint .pptx presentation")
     entries = f"{len(names)} entr{'y' if len(names) == 1 else 'ies'}"
-    raise BadInput(f"zip archive ({entries}): archives are not unpacked",
-                   verdict="unsupported")
+    return Detection(FileKind.ARCHIVE, "application/zip", f"zip archive ({entries})")
 
 
 def _name_note(path: Path, mime: str) -> str:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 _DOCUMENTS = "fileproc_dagster.describe.documents.describe"
 _OFFICE = "fileproc_dagster.describe.office"
 _WEB = "fileproc_dagster.describe.web"
+_CONTAINERS = "fileproc_dagster.describe.containers"
 _ZIP = ("application/zip", "application/x-zip-compressed", "application/x-zip")
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -77,7 +78,8 @@ class Format:
     known format is refused (a person can act on it); such a format has no reader.
     ``text_expected``: the ``has_text`` check warns when such a file yields no words.
     ``family`` groups formats whose names may stand for each other (a ``.docx`` that libmagic
-    calls a zip) when detection compares the name with the content.
+    calls a zip) when detection compares the name with the content. A ``container`` (an
+    archive, a mail) is opened into members, each registered as an upload of its own.
     """
 
     name: str
@@ -90,6 +92,7 @@ class Format:
     text_expected: bool = True
     unsupported: str = ""
     family: str = ""
+    container: bool = False
 
     def matches(self, mime: str) -> bool:
         return mime in self.mimes or any(
@@ -158,10 +161,24 @@ FORMATS: tuple[Format, ...] = (
     Format("YAML", FileKind.DOCUMENT,
            ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"),
            (".yaml", ".yml"), reader=f"{_WEB}.data:describe_yaml", family="text"),
-    _refused("Archive", ("application/gzip", "application/x-tar", "application/x-7z-compressed",
-                         "application/x-rar", "application/vnd.rar", "application/x-bzip2",
-                         "application/x-xz"),
-             "archives are not unpacked", (".tar", ".gz", ".7z", ".rar", ".bz2", ".xz")),
+    # Containers: each member or attachment becomes an upload of its own (describe/containers/).
+    Format("ZIP archive", FileKind.ARCHIVE, _ZIP, (".zip",),
+           reader=f"{_CONTAINERS}:describe_archive",
+           probe="fileproc_dagster.describe.detect:probe_zip", text_expected=False,
+           container=True, family="zip"),
+    Format("Archive", FileKind.ARCHIVE, ("application/gzip", "application/x-gzip",
+                                         "application/x-tar", "application/x-7z-compressed",
+                                         "application/x-bzip2", "application/x-xz"),
+           (".tar", ".gz", ".tgz", ".7z", ".bz2", ".xz"),
+           reader=f"{_CONTAINERS}:describe_archive",
+           text_expected=False, container=True),
+    _refused("RAR archive", ("application/x-rar", "application/vnd.rar"),
+             "RAR archives are not unpacked (no free library reads them): repack as zip or 7z",
+             (".rar",)),
+    Format("E-mail", FileKind.DOCUMENT, ("message/rfc822",), (".eml",),
+           reader=f"{_CONTAINERS}:describe_mail", container=True),
+    Format("Outlook message", FileKind.DOCUMENT, ("application/vnd.ms-outlook",), (".msg",),
+           reader=f"{_CONTAINERS}:describe_mail", container=True),
     # A picture is a scanned page or a photo: the probe reads it and decides the kind.
     Format("Page image", FileKind.DOCUMENT, ("image/*",), (".png", ".tif", ".tiff", ".jpg"),
            reader=f"{_DOCUMENTS}:describe_page_image",
@@ -213,6 +230,14 @@ def text_expected(kind: str | None, mime: str | None) -> bool:
     return found.text_expected if found else kind != FileKind.IMAGE
 
 
+def is_container(kind: str | None, mime: str | None) -> bool:
+    """Whether files of this kind and type are opened into members (archives, mails)."""
+    if kind not in set(FileKind):
+        return False
+    found = for_mime(mime or "", FileKind(kind))
+    return bool(found and found.container)
+
+
 def kinds() -> list[str]:
     """The kinds a file's record can have (``unsupported``: refused)."""
     return [str(kind) for kind in FileKind if any(f.kind is kind for f in FORMATS)]
@@ -223,7 +248,8 @@ def rows() -> list[dict[str, str]]:
     return [{"format": f.name, "kind": str(f.kind), "types": ", ".join(f.mimes),
              "extensions": " ".join(f.extensions),
              "read as": f"refused: {f.unsupported}" if f.unsupported else
-                        f"{f.kind}, text {'expected' if f.text_expected else 'optional'}"}
+                        f"{f.kind}, text {'expected' if f.text_expected else 'optional'}"
+                        + (", members as files of their own" if f.container else "")}
             for f in FORMATS]
 
 

@@ -17,6 +17,7 @@ class FileKind(StrEnum):
     IMAGE = "image"
     AUDIO = "audio"
     VIDEO = "video"
+    ARCHIVE = "archive"  # opened into its members, each a file of its own
     UNSUPPORTED = "unsupported"
 
 
@@ -71,3 +72,9 @@ class ExtractOptions:
     image_tags: bool = True  # tag what pictures show and count faces (describe/images/vision.py)
     max_video_transcribe_s: float = 1800.0  # a longer video's audio is transcribed this far
     max_keyframes: int = 4  # keyframes of a video decoded, tagged and shown as its preview
+    # Archives and mails (describe/containers/): bytes unpacked in all, times the container's
+    # size, members, and how deep containers in containers are opened.
+    archive_max_bytes: int = 1 << 30
+    archive_max_ratio: float = 100.0
+    archive_max_members: int = 1000
+    archive_max_depth: int = 3

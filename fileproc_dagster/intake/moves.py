@@ -16,6 +16,8 @@ from fileproc_dagster.storage.records import Upload
 
 def is_same_upload(upload_dir: Path, upload: Upload) -> bool:
     """Whether the file under the upload's name is still the one that was received."""
+    if upload.parent_key is not None:
+        return False  # a member of an archive or a mail: its bytes are in the object store
     try:
         info = os.lstat(upload_path(upload_dir, upload.name))
     except FileNotFoundError:

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from fileproc_dagster.storage import fields as record_fields
 from fileproc_dagster.storage import search as fulltext
 from fileproc_dagster.storage.database import Database
-from fileproc_dagster.storage.schema import contents, files
+from fileproc_dagster.storage.schema import contents, files, uploads
 from fileproc_dagster.storage.search import WEIGHTS
 from fileproc_dagster.storage.states import END, UNFINISHED, State, check
 
@@ -51,10 +51,22 @@ class Record:
     updated_at: datetime | None = None
     markdown: str | None = None  # the text with its structure, capped (``structure.py``)
     tables: list[dict[str, Any]] | None = None  # [{"name": ..., "rows": [[cell, ...], ...]}]
+    parent_key: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The fields of ``fileproc records --json`` and ``show --json`` (``fields.py``)."""
         return {f.name: f.get(self) for f in record_fields.stored()}
+
+
+@dataclass(frozen=True)
+class Child:
+    """A member of an archive or an attachment of a mail: its name there, its record's key,
+    state and type."""
+
+    name: str
+    key: str
+    state: State
+    type: str | None = None
 
 
 def now() -> datetime:
@@ -111,6 +123,16 @@ class Files:
             query = query.where(files.c.updated_at >= changed_since)
         with self.db.transaction() as conn:
             return [load(Record, r) for r in conn.execute(query.limit(limit))]
+
+    def children(self, key: str) -> list[Child]:
+        """The members or attachments a container registered, with their records' states
+        (``received`` until recorded), in the container's order."""
+        query = (sa.select(uploads.c.name, uploads.c.key, files.c.state, files.c.type)
+                 .select_from(uploads.outerjoin(files, files.c.key == uploads.c.key))
+                 .where(uploads.c.parent_key == key).order_by(uploads.c.id))
+        with self.db.transaction() as conn:
+            return [Child(name, child, State(state or State.RECEIVED), kind)
+                    for name, child, state, kind in conn.execute(query)]
 
     def states_since(self, since: datetime) -> dict[State, int]:
         """How many records reached their current state at or after ``since``, by state."""
@@ -206,7 +228,11 @@ class Files:
                         contents.c.key == key)).one_or_none()
                     if content is None:
                         raise KeyError(f"no upload was registered for {key!r}")
+                    parent = conn.execute(sa.select(uploads.c.parent_key).where(
+                        uploads.c.key == key).order_by(uploads.c.id).limit(1)
+                    ).scalar_one_or_none()
                     conn.execute(files.insert().values(
+                        parent_key=parent,
                         key=key, uuid=str(uuid.uuid4()), name=content.name, size=content.size,
                         sha256=content.sha256, state=state, created_at=content.received_at,
                         updated_at=now(), **self._clean(values)))

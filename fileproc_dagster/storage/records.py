@@ -11,11 +11,12 @@ Example::
 from __future__ import annotations
 
 from fileproc_dagster.storage.database import Database
-from fileproc_dagster.storage.files import Files, Record
+from fileproc_dagster.storage.files import Child, Files, Record
 from fileproc_dagster.storage.ledger import Ledger
 from fileproc_dagster.storage.uploads import Content, Received, Upload, Uploads
 
-__all__ = ["Content", "Files", "Ledger", "Received", "Record", "Records", "Upload", "Uploads"]
+__all__ = ["Child", "Content", "Files", "Ledger", "Received", "Record", "Records", "Upload",
+           "Uploads"]
 
 
 class Records:

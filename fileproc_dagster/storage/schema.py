@@ -74,6 +74,8 @@ files = sa.Table(
     sa.Column("verdict_pending", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # The archive or mail this content first came out of (a member or an attachment).
+    sa.Column("parent_key", sa.String(128), index=True),
     # Counts by state and type, the files done last, unfinished files by their last update.
     sa.Index("ix_files_state_type", "state", "type"),
     sa.Index("ix_files_state_updated_at", "state", "updated_at"),
@@ -113,7 +115,10 @@ uploads = sa.Table(
     # "sensor" uploads get runs from the sensor; "process" ones are run in-process by the CLI.
     sa.Column("origin", sa.String(16), nullable=False, default="sensor"),
     sa.Column("received_at", UtcDateTime(), nullable=False),
+    # A member of an archive or a mail: the container's key; its name is the member's.
+    sa.Column("parent_key", sa.String(128), index=True),
     sa.UniqueConstraint("name", "size", "mtime_ns", name="uq_upload_identity"),
+    sa.Index("uq_uploads_member", "parent_key", "name", unique=True),
 )
 
 notifications = sa.Table(

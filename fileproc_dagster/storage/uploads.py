@@ -9,6 +9,7 @@ later, by the record step (``files.Files.insert``); only an entry refused at the
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ class Upload:
     state: str
     duplicate: bool
     origin: str = "sensor"
+    parent_key: str | None = None  # a member of this archive or mail, never in the directory
 
 
 @dataclass(frozen=True)
@@ -69,16 +71,54 @@ class Uploads:
         self.db = db
 
     def receive(self, key: str, name: str, sha256: str, size: int, mtime_ns: int,
-                origin: str = "sensor") -> Received:
+                origin: str = "sensor", parent_key: str | None = None) -> Received:
         """Register an upload; identical content maps to the key it was given first."""
         try:
-            return self._receive(key, name, sha256, size, mtime_ns, origin)
+            return self._receive(key, name, sha256, size, mtime_ns, origin, parent_key)
         except sa.exc.IntegrityError:
             # Another process registered the same content or upload first: now we see it.
-            return self._receive(key, name, sha256, size, mtime_ns, origin)
+            return self._receive(key, name, sha256, size, mtime_ns, origin, parent_key)
+
+    def receive_member(self, parent_key: str, key: str, name: str, sha256: str, size: int,
+                       origin: str) -> Received:
+        """Register a member of an archive or a mail as an upload of its own, once per
+        (parent, member name): registered again after a crash, it maps to the same upload.
+
+        Its identity is the parent and the name, not a file's: its ``mtime_ns`` is a negative
+        digest of both, which no entry of the upload directory has.
+        """
+        digest = hashlib.sha256(f"{parent_key}\0{name}".encode()).hexdigest()
+        return self.receive(key, name, sha256, size, -int(digest[:15], 16), origin, parent_key)
+
+    def members(self, parent_key: str) -> list[Upload]:
+        """The uploads of an archive's members or a mail's attachments, in their order."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(sa.select(uploads).where(uploads.c.parent_key == parent_key)
+                                .order_by(uploads.c.id))
+            return [load(Upload, row) for row in rows]
+
+    def lineage(self, key: str) -> list[str]:
+        """The containers a content came out of, its parent first (by its first upload)."""
+        chain: list[str] = []
+        with self.db.transaction() as conn:
+            while len(chain) < 100:
+                parent = conn.execute(sa.select(uploads.c.parent_key).where(
+                    uploads.c.key == key).order_by(uploads.c.id).limit(1)).scalar_one_or_none()
+                if parent is None or parent in chain:  # a cycle cannot come of content keys
+                    break
+                chain.append(parent)
+                key = parent
+        return chain
+
+    def origin(self, key: str) -> str:
+        """Where the latest upload of a content came from (``sensor``, ``process``)."""
+        with self.db.transaction() as conn:
+            found = conn.execute(sa.select(uploads.c.origin).where(uploads.c.key == key)
+                                 .order_by(uploads.c.id.desc()).limit(1)).scalar_one_or_none()
+        return str(found or "sensor")
 
     def _receive(self, key: str, name: str, sha256: str, size: int, mtime_ns: int,
-                 origin: str) -> Received:
+                 origin: str, parent_key: str | None = None) -> Received:
         with self.db.transaction() as conn:
             existing = conn.execute(
                 sa.select(contents.c.key).where(contents.c.sha256 == sha256)).scalar_one_or_none()
@@ -97,7 +137,7 @@ class Uploads:
                 upload_id = conn.execute(uploads.insert().values(
                     key=record_key, name=name, size=size, mtime_ns=mtime_ns,
                     state=UploadState.PENDING, duplicate=first is not None, origin=origin,
-                    received_at=now()).returning(uploads.c.id)).scalar_one()
+                    parent_key=parent_key, received_at=now()).returning(uploads.c.id)).scalar_one()
             duplicate = conn.execute(sa.select(uploads.c.duplicate).where(
                 uploads.c.id == upload_id)).scalar_one()
         return Received(key=record_key, upload_id=int(upload_id), duplicate=bool(duplicate))
@@ -136,7 +176,8 @@ class Uploads:
         """Names in the upload directory that are already registered and not yet handled."""
         with self.db.transaction() as conn:
             return set(conn.execute(sa.select(uploads.c.name).where(
-                uploads.c.state == UploadState.PENDING)).scalars())
+                uploads.c.state == UploadState.PENDING, uploads.c.parent_key.is_(None))
+            ).scalars())
 
     def pending_count(self) -> int:
         """How many registered uploads are still in the upload directory, not yet handled."""

@@ -7,8 +7,9 @@ product's definitions, armed from the environment by ``from_env``.
     Comma-separated ``point=match`` or ``point=match:seconds`` entries. ``match`` is a
     substring of a file's partition key or upload name (``letter_8781``). Points:
 
-    - ``after_detect``, ``after_put``, ``after_insert``, ``after_describe``, ``after_update``,
-      ``after_delete``, ``after_notify``: SIGKILL the process doing the work (the run worker)
+    - ``after_detect``, ``after_put``, ``after_insert``, ``after_describe``, ``after_member``
+      (a member of an archive registered), ``after_update``, ``after_delete``,
+      ``after_notify``: SIGKILL the process doing the work (the run worker)
       right after that side effect of a matching file.
     - ``in_tick``: SIGKILL the daemon's whole process group (daemon, code server, run
       workers) in the middle of a sensor tick that registered a matching upload, after the
@@ -48,9 +49,12 @@ FAULTS_VAR = "FILEPROC_FAULTS"
 FAULTS_DIR_VAR = "FILEPROC_FAULTS_DIR"
 KILL_POINTS = ("after_detect", "after_put", "after_insert", "after_describe", "after_update",
                "after_delete", "after_notify")
-POINTS = (*KILL_POINTS, "in_tick", "store_outage", "slow_describe")
+# Reached by archives and mails only (the crash matrix's plain files never get there).
+MEMBER_POINTS = ("after_member",)
+POINTS = (*KILL_POINTS, *MEMBER_POINTS, "in_tick", "store_outage", "slow_describe")
 # The product's hook point where each fault fires (slow_describe wraps the extraction).
-FIRES_AT = {**{p: Point(p) for p in KILL_POINTS}, "in_tick": Point.AFTER_REGISTER,
+FIRES_AT = {**{p: Point(p) for p in (*KILL_POINTS, *MEMBER_POINTS)},
+            "in_tick": Point.AFTER_REGISTER,
             "store_outage": Point.BEFORE_PUT}
 
 

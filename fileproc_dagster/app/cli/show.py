@@ -20,7 +20,7 @@ from fileproc_dagster.storage.states import State
 from fileproc_dagster.storage.structure import rows_of
 
 # Shown in a section of their own (or not at all: the text repeats the segments).
-_APART = {"segments", "properties"}
+_APART = {"segments", "properties", "members"}
 # Record fields shown in a section of their own, labels other than the field's name, and
 # what is said of a field that has no value (the others are left out then).
 _SECTIONS = {"details", "text"}
@@ -171,7 +171,8 @@ def show(out: Output, key_or_uuid: str, as_json: bool, as_markdown: bool) -> int
     if as_json and as_markdown:
         raise click.UsageError("choose one of --json and --markdown")
     out.settings.ensure_dirs()
-    record = find(Records(out.settings.db_url), key_or_uuid)
+    records = Records(out.settings.db_url)
+    record = find(records, key_or_uuid)
     if as_markdown:
         if not record.markdown:
             raise click.ClickException(f"{quoted(record.key)} has no Markdown: "
@@ -186,6 +187,8 @@ def show(out: Output, key_or_uuid: str, as_json: bool, as_markdown: bool) -> int
     _render(out, "record", facts(record, quarantine))
     _render(out, "properties", property_lines(record.details or {}))
     _render(out, "details", detail_lines(record.details or {}))
+    _render(out, "members", [(child.name, f"{child.state}  {child.key}")
+                             for child in records.files.children(record.key)])
     timed = transcript(record)
     _render(out, "transcript", timed)
     if record.text and not timed:
