@@ -15,5 +15,5 @@ benchmarks:
 	.venv/bin/python -m benchmarks $(ARGS)
 
 lint:
-	.venv/bin/ruff check fileproc_dagster tests benchmarks
+	.venv/bin/ruff check fileproc_dagster tests benchmarks scripts
 	.venv/bin/mypy fileproc_dagster benchmarks

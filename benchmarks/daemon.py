@@ -20,8 +20,16 @@ from pathlib import Path
 import dagster as dg
 import psutil
 
-from benchmarks.common import (TERMINAL, bin_path, dir_breakdown, dir_bytes, fileproc_env,
-                               fileproc_init, log, stop_group)
+from benchmarks.common import (
+    TERMINAL,
+    bin_path,
+    dir_breakdown,
+    dir_bytes,
+    fileproc_env,
+    fileproc_init,
+    log,
+    stop_group,
+)
 from benchmarks.procs import TreeMonitor
 from fileproc_dagster.storage.records import Record, Records
 

@@ -15,8 +15,11 @@ from contextlib import ExitStack
 
 import dagster as dg
 
-from benchmarks._dagster_internals import (daemon_workspace, sensor_iteration,
-                                           timed_sensor_evaluations)
+from benchmarks._dagster_internals import (
+    daemon_workspace,
+    sensor_iteration,
+    timed_sensor_evaluations,
+)
 
 
 class SensorLoop:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import multiprocessing
+import os
 import subprocess
 import sys
 import time
@@ -45,8 +45,8 @@ class FloorResult:
 
 
 def _real(path: str) -> str | None:
-    from fileproc_dagster.describe.detect import detect
     from fileproc_dagster.describe import describe
+    from fileproc_dagster.describe.detect import detect
     from fileproc_dagster.describe.model import ExtractOptions
 
     options = ExtractOptions()

@@ -15,8 +15,15 @@ from typing import Any
 
 from benchmarks.batches import MB, alternate, wait_all
 from benchmarks.common import log, median, percentile
-from benchmarks.corpus import (LONG_AUDIO, SMALL_SCAN, BatchFile, CorpusFile, build_batch, find,
-                               load_mix)
+from benchmarks.corpus import (
+    LONG_AUDIO,
+    SMALL_SCAN,
+    BatchFile,
+    CorpusFile,
+    build_batch,
+    find,
+    load_mix,
+)
 from benchmarks.daemon import DaemonSession, done_time, warm_up
 from benchmarks.floor import run_floor
 

@@ -48,8 +48,14 @@ _LAZY = {
 if TYPE_CHECKING:
     # What type checkers see: the same names, imported eagerly (checked against _LAZY by
     # tests/test_public_api.py).
-    from fileproc_dagster.app.notebook import (describe_path, process, record, records,
-                                               records_frame, search)
+    from fileproc_dagster.app.notebook import (
+        describe_path,
+        process,
+        record,
+        records,
+        records_frame,
+        search,
+    )
     from fileproc_dagster.app.runner import Outcome, process_paths
     from fileproc_dagster.app.views import RecordView
     from fileproc_dagster.describe.detect import detect

@@ -8,19 +8,28 @@ from typing import overload
 
 import dagster as dg
 
-from fileproc_dagster.defs.assets import (file_description, file_record, processed_file,
-                                          stored_object)
-from fileproc_dagster.defs.failures import run_failure_notifier
+from fileproc_dagster.defs.assets import (
+    file_description,
+    file_record,
+    processed_file,
+    stored_object,
+)
 from fileproc_dagster.defs.execution import build_executor
+from fileproc_dagster.defs.failures import run_failure_notifier
 from fileproc_dagster.defs.jobs import process_file
-from fileproc_dagster.defs.resources import (BatchingResource, ExtractorResource,
-                                             FileprocResource, LocalObjectStoreResource,
-                                             NotifierResource, RecordsResource,
-                                             S3ObjectStoreResource, UploadsResource)
 from fileproc_dagster.defs.reconcile import reconcile_sensor, resend_notifications
 from fileproc_dagster.defs.release import release_quarantined
-from fileproc_dagster.defs.retention import (RetentionResource, retire_partitions,
-                                             retire_schedule)
+from fileproc_dagster.defs.resources import (
+    BatchingResource,
+    ExtractorResource,
+    FileprocResource,
+    LocalObjectStoreResource,
+    NotifierResource,
+    RecordsResource,
+    S3ObjectStoreResource,
+    UploadsResource,
+)
+from fileproc_dagster.defs.retention import RetentionResource, retire_partitions, retire_schedule
 from fileproc_dagster.defs.sensors import build_upload_sensor
 from fileproc_dagster.describe.version import extractor_version
 from fileproc_dagster.secrets import without_userinfo

@@ -21,14 +21,16 @@ from pathlib import Path
 
 from fileproc_dagster.describe import describe, warm_up
 from fileproc_dagster.describe.detect import detect
-from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
 from fileproc_dagster.describe.formats import expected_seconds, is_container
-from fileproc_dagster.workers.pool import Extractions, Job, pool_size
+from fileproc_dagster.describe.model import Description, Detection, ExtractOptions, FileKind
 from fileproc_dagster.describe.preview import preview_image
-from fileproc_dagster.workers.worker import (Worker, extraction_workers, run_bounded,
-                                              set_memory_limit, start_worker)
-from fileproc_dagster.errors import (BadInput, ConfigurationError, FileprocError, LostUpload,
-                                     Undelivered)
+from fileproc_dagster.errors import (
+    BadInput,
+    ConfigurationError,
+    FileprocError,
+    LostUpload,
+    Undelivered,
+)
 from fileproc_dagster.hooks import NO_HOOKS, Hooks, Point
 from fileproc_dagster.intake.members import register_members
 from fileproc_dagster.intake.moves import delete_upload, is_same_upload, quarantine_upload
@@ -38,6 +40,14 @@ from fileproc_dagster.storage.objects import ObjectStore
 from fileproc_dagster.storage.records import Content, Record, Records
 from fileproc_dagster.storage.states import State, UploadState
 from fileproc_dagster.storage.structure import keep
+from fileproc_dagster.workers.pool import Extractions, Job, pool_size
+from fileproc_dagster.workers.worker import (
+    Worker,
+    extraction_workers,
+    run_bounded,
+    set_memory_limit,
+    start_worker,
+)
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ import os
 from functools import cache
 from pathlib import Path
 
-
 PROC = Path("/proc")
 # A pid may be reused by a new process once the old one is gone: started after the run
 # worker reported itself, it is someone else.

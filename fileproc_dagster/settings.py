@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from fileproc_dagster.workers.worker import DEFAULT_MEMORY_BYTES as DEFAULT_WORKER_MEMORY_BYTES
 from fileproc_dagster.storage.retention import DEFAULT_AFTER_DAYS, parse_after_days
+from fileproc_dagster.workers.worker import DEFAULT_MEMORY_BYTES as DEFAULT_WORKER_MEMORY_BYTES
 
 # Files above this are refused unread (quarantined with a reason); FILEPROC_MAX_UPLOAD_BYTES.
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 2**20

@@ -8,8 +8,8 @@ import importlib.util
 import json
 import os
 import re
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 

@@ -20,8 +20,8 @@ import dagster as dg
 import pytest
 
 from fileproc_dagster.app.instance import prepare_dagster_home
-from fileproc_dagster.storage.records import Record, Records
 from fileproc_dagster.settings import Settings
+from fileproc_dagster.storage.records import Record, Records
 
 T = TypeVar("T")
 FINISHED = ("done", "quarantined", "failed")

@@ -11,15 +11,28 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from daemon import (FAULTY, Daemon, drop, live_runs, make_text, notifications, outbox,
-                    run_notices, running)
-from support import faults
+from daemon import (
+    FAULTY,
+    Daemon,
+    drop,
+    live_runs,
+    make_text,
+    notifications,
+    outbox,
+    run_notices,
+    running,
+)
 
-from fileproc_dagster.defs._dagster_compat import (WILL_RETRY, retry_number, run_will_retry,
-                                                   sensor_ticks)
+from fileproc_dagster.defs._dagster_compat import (
+    WILL_RETRY,
+    retry_number,
+    run_will_retry,
+    sensor_ticks,
+)
 from fileproc_dagster.defs.failures import run_failure_notifier
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Record, Records
+from support import faults
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,9 @@ from fileproc_dagster.definitions import ASSETS, build_resources
 from fileproc_dagster.defs._dagster_compat import partition_range_tags
 from fileproc_dagster.defs.assets import file_record, stored_object
 from fileproc_dagster.defs.partitions import uploads_partitions
-from fileproc_dagster.storage.records import Records
-from fileproc_dagster.settings import Settings
 from fileproc_dagster.intake.admit import receive
+from fileproc_dagster.settings import Settings
+from fileproc_dagster.storage.records import Records
 
 
 def _drop(settings: Settings, source: Path, instance: dg.DagsterInstance,

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.audio.describe import describe_audio, load_transcriber
 from fileproc_dagster.describe.model import ExtractOptions
+from fileproc_dagster.errors import BadInput
 
 DEFAULT = ExtractOptions()
 

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import hostile as h
 import pytest
 
-import hostile as h
-from fileproc_dagster.workers import worker
 from fileproc_dagster.app.runner import Outcome, process_paths
 from fileproc_dagster.settings import Settings
+from fileproc_dagster.workers import worker
 
 LIMIT = 2 * h.MIB  # the upload size limit of these runs
 

@@ -11,12 +11,22 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from daemon import (Daemon, leftovers, live_runs, make_png, make_text, notifications, objects,
-                    run_notices, running, states)
+from daemon import (
+    Daemon,
+    leftovers,
+    live_runs,
+    make_png,
+    make_text,
+    notifications,
+    objects,
+    run_notices,
+    running,
+    states,
+)
 
-from fileproc_dagster.workers.worker import tree_rss
-from fileproc_dagster.storage.records import Records
 from fileproc_dagster.settings import Settings
+from fileproc_dagster.storage.records import Records
+from fileproc_dagster.workers.worker import tree_rss
 
 pytestmark = pytest.mark.slow
 

@@ -14,10 +14,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
-
-from celery_env import (Production, batch, differences, embedded_reference,
-                        production_outcome)
+from celery_env import Production, batch, differences, embedded_reference, production_outcome
 from daemon import drop, finished, leftovers, live_runs, run_partitions, running
+
 from fileproc_dagster.defs._dagster_compat import step_engine_events
 from fileproc_dagster.defs.execution import CELERY_SETTINGS, EXTRACTION_POOL, EXTRACTION_QUEUE
 from fileproc_dagster.settings import Settings
@@ -25,8 +24,7 @@ from fileproc_dagster.storage.files import Record
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.states import State
 from support.celery_workers import WORKER_CONFIG
-from support.production import (DEPLOY, CpuMeter, Webserver, comparable, postmaster_pid,
-                                workers)
+from support.production import DEPLOY, CpuMeter, Webserver, comparable, postmaster_pid, workers
 
 # The Celery workers of these tests share one Redis database: one xdist process runs them.
 pytestmark = pytest.mark.xdist_group("redis")

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-
 from celery_env import Production, batch
 from daemon import finished, leftovers, live_runs, running
+from test_celery import steps_by_worker
+
 from fileproc_dagster.defs._dagster_compat import step_engine_events
 from fileproc_dagster.storage.records import Records
 from support import postgres as pg
 from support.celery_workers import worker_config
 from support.production import DEPLOY, workers
-from test_celery import steps_by_worker
 
 pytestmark = pytest.mark.slow
 S3_OUTAGE_S = 8

@@ -3,10 +3,10 @@ of their own, each processed in its own partition and run, naming its parent."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
-import gzip
 import subprocess
 import tarfile
 import tempfile
@@ -19,8 +19,6 @@ import py7zr
 import pytest
 from click.testing import CliRunner
 from daemon import venv_bin, with_tests_on_path
-from support import faults
-from support.samples import make_pdf
 
 from fileproc_dagster.app.cli import cli
 from fileproc_dagster.app.runner import process_paths
@@ -38,6 +36,8 @@ from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.objects import LocalObjectStore
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.states import State, UploadState
+from support import faults
+from support.samples import make_pdf
 
 OPTIONS = ExtractOptions()
 

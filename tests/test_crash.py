@@ -22,17 +22,36 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-from daemon import (FAULTY, Daemon, commands, descendants, drop, leftovers, live_runs,
-                    make_png, make_speech, make_text, notifications, objects, run_notices,
-                    run_partitions, running, running_pids, states)
-from support import faults
+from daemon import (
+    FAULTY,
+    Daemon,
+    commands,
+    descendants,
+    drop,
+    leftovers,
+    live_runs,
+    make_png,
+    make_speech,
+    make_text,
+    notifications,
+    objects,
+    run_notices,
+    run_partitions,
+    running,
+    running_pids,
+    states,
+)
 
-from fileproc_dagster.defs._dagster_compat import (partition_range_tags, report_worker_started,
-                                                   worker_pid)
+from fileproc_dagster.defs._dagster_compat import (
+    partition_range_tags,
+    report_worker_started,
+    worker_pid,
+)
+from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.schema import uploads as uploads_table
 from fileproc_dagster.storage.states import State
-from fileproc_dagster.settings import Settings
+from support import faults
 
 KINDS: dict[str, tuple[Callable[[Path, int], Path], str]] = {
     "doc": (make_text, ".txt"), "img": (make_png, ".png"), "audio": (make_speech, ".wav")}
@@ -241,9 +260,8 @@ def _started_run(instance: dg.DagsterInstance, pid: int) -> dg.DagsterRun:
 
 def _reconcile(settings: Settings, instance: dg.DagsterInstance,
                cursor: str | None = None) -> dg.SensorResult:
-    from support.resources import fileproc_of
-
     from fileproc_dagster.defs.reconcile import reconcile_sensor
+    from support.resources import fileproc_of
 
     with dg.build_sensor_context(instance=instance, cursor=cursor,
                                  resources={"fileproc": fileproc_of(settings)}) as context:

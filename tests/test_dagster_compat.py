@@ -5,8 +5,8 @@ module's docstring says why each exists and what replaces it once Dagster has a 
 """
 
 import os
-from collections import Counter
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -72,8 +72,10 @@ def test_public_partition_metadata_still_reads_every_key_per_call() -> None:
 
 
 def test_range_tags_are_dagsters_and_make_one_run_over_the_range() -> None:
-    from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG,
-                                            ASSET_PARTITION_RANGE_START_TAG)
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
 
     assert (compat.RANGE_START, compat.RANGE_END) == (ASSET_PARTITION_RANGE_START_TAG,
                                                       ASSET_PARTITION_RANGE_END_TAG)
@@ -118,8 +120,11 @@ def test_worker_pid_is_read_from_what_dagster_logs() -> None:
 
 def test_default_run_launcher_names_its_code_server_host() -> None:
     """The launcher's hidden tag, as it writes it when it hands a run to a code server."""
-    from dagster._core.remote_origin import (InProcessCodeLocationOrigin, RemoteJobOrigin,
-                                             RemoteRepositoryOrigin)
+    from dagster._core.remote_origin import (
+        InProcessCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
+    )
     from dagster._core.storage.tags import GRPC_INFO_TAG
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
     from dagster._grpc.types import StartRunResult

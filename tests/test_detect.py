@@ -19,8 +19,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from fileproc_dagster.describe.detect import detect
-from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.model import ExtractOptions, FileKind
+from fileproc_dagster.errors import BadInput
 
 OPTIONS = ExtractOptions()
 # Corpus files refused when the corpus was made, read since (the manifest keeps its verdict).

@@ -19,9 +19,9 @@ import magic
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.documents.describe import describe_document
 from fileproc_dagster.describe.model import DOCX_MIME, PDF_MIME, ExtractOptions
+from fileproc_dagster.errors import BadInput
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from fileproc_dagster.storage.records import Record, Records
 from fileproc_dagster.settings import Settings
+from fileproc_dagster.storage.records import Record, Records
 
 pytestmark = pytest.mark.slow
 

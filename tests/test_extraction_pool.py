@@ -16,11 +16,8 @@ import pytest
 from fileproc_dagster.definitions import ASSETS, build_resources
 from fileproc_dagster.defs._dagster_compat import partition_range_tags
 from fileproc_dagster.defs.partitions import uploads_partitions
-from fileproc_dagster.describe.model import ExtractOptions, FileKind
 from fileproc_dagster.describe.formats import expected_seconds
-from fileproc_dagster.workers.pool import Extractions, Job, pool_size
-from fileproc_dagster.workers.worker import (DEFAULT_MEMORY_BYTES, Worker, available_cpus,
-                                              cores, extraction_workers, set_memory_limit)
+from fileproc_dagster.describe.model import ExtractOptions, FileKind
 from fileproc_dagster.errors import Cancelled, MemoryLimit, StepTimeout
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.notify import Notifier
@@ -28,6 +25,15 @@ from fileproc_dagster.pipeline import Pipeline
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.objects import LocalObjectStore
 from fileproc_dagster.storage.records import Records
+from fileproc_dagster.workers.pool import Extractions, Job, pool_size
+from fileproc_dagster.workers.worker import (
+    DEFAULT_MEMORY_BYTES,
+    Worker,
+    available_cpus,
+    cores,
+    extraction_workers,
+    set_memory_limit,
+)
 from support.probes import ProbeHooks, intervals, timed
 from support.resources import with_hooks
 

@@ -15,16 +15,29 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from daemon import (FAULTY, Daemon, drop, leftovers, live_runs, make_png, make_speech,
-                    make_text, notifications, run_partitions, running, venv_bin, with_tests_on_path)
-from support import faults
+from daemon import (
+    FAULTY,
+    Daemon,
+    drop,
+    leftovers,
+    live_runs,
+    make_png,
+    make_speech,
+    make_text,
+    notifications,
+    run_partitions,
+    running,
+    venv_bin,
+    with_tests_on_path,
+)
 
-from fileproc_dagster.intake.admit import receive
-from fileproc_dagster.workers.worker import run_bounded
 from fileproc_dagster.errors import StepTimeout
 from fileproc_dagster.hooks import NO_HOOKS, Hooks, Point
-from fileproc_dagster.storage.records import Records
+from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.settings import Settings
+from fileproc_dagster.storage.records import Records
+from fileproc_dagster.workers.worker import run_bounded
+from support import faults
 
 OUTAGE_S = 20
 LOCK_S = 20
@@ -58,9 +71,8 @@ def test_unarmed_hooks_do_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_only_the_faulty_location_arms_faults(settings: Settings, armed: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from support.faulty_location import defs as faulty
-
     from fileproc_dagster.definitions import defs
+    from support.faulty_location import defs as faulty
 
     def hooks(loaded: dg.Definitions) -> object:
         # As a step or a sensor tick gets it: re-created by Dagster from its configuration.

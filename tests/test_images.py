@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.images.describe import describe_image
 from fileproc_dagster.describe.model import Description, ExtractOptions
+from fileproc_dagster.errors import BadInput
 
 OPTIONS = ExtractOptions()
 _CORPUS = Path(os.environ.get("FILEPROC_CORPUS", Path(__file__).resolve().parents[2]

@@ -13,9 +13,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from fileproc_dagster.describe.documents.describe import describe_document
-from fileproc_dagster.describe.ocr.languages import (identify, installed, language_details,
-                                                 read_page)
 from fileproc_dagster.describe.model import ExtractOptions
+from fileproc_dagster.describe.ocr.languages import identify, installed, language_details, read_page
 from fileproc_dagster.describe.ocr.tesseract import ocr_image
 
 AUTO = ExtractOptions()

@@ -15,8 +15,8 @@ from PIL import Image, PngImagePlugin
 
 from fileproc_dagster.describe.images.describe import describe_image
 from fileproc_dagster.describe.images.metadata import merge
-from fileproc_dagster.describe.model import ExtractOptions
 from fileproc_dagster.describe.images.xmp import MAX_PACKET_BYTES
+from fileproc_dagster.describe.model import ExtractOptions
 from fileproc_dagster.errors import BadInput
 
 OPTIONS = ExtractOptions()

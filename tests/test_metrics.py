@@ -17,9 +17,9 @@ from typing import Any
 
 import dagster as dg
 from prometheus_client.openmetrics.parser import (
-    text_string_to_metric_families as openmetrics_families)
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
-from support.runs import add_run
 
 from fileproc_dagster.app.metrics import PROCESS_JOB, serve
 from fileproc_dagster.definitions import ASSETS, build_resources
@@ -29,6 +29,7 @@ from fileproc_dagster.intake.census import quarantine_usage, unregistered
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.states import State
+from support.runs import add_run
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import hostile as h
 import pytest
 import sqlalchemy as sa
 
-import hostile as h
 from fileproc_dagster.app.runner import process_paths
 from fileproc_dagster.definitions import ASSETS, build_resources
 from fileproc_dagster.defs.partitions import uploads_partitions

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from fileproc_dagster.errors import StepTimeout
 from fileproc_dagster.describe.ocr.tesseract import clean_scan, estimate_skew, ocr_image
+from fileproc_dagster.errors import StepTimeout
 
 TEXT = (
     "The quarterly meeting of the harbour trust\n"

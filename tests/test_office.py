@@ -10,8 +10,13 @@ import pytest
 
 from fileproc_dagster.describe import describe
 from fileproc_dagster.describe.detect import detect
-from fileproc_dagster.describe.model import (DOCX_MIME, XLSX_MIME, Description, ExtractOptions,
-                                             FileKind)
+from fileproc_dagster.describe.model import (
+    DOCX_MIME,
+    XLSX_MIME,
+    Description,
+    ExtractOptions,
+    FileKind,
+)
 from fileproc_dagster.describe.office import delimited, sheets
 from fileproc_dagster.describe.office.rtf import describe_rtf
 from fileproc_dagster.describe.office.sheets import describe_spreadsheet

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fileproc_dagster.describe.ocr.cleanup import line_pitch, prepare_page
 from fileproc_dagster.describe.detect import detect
 from fileproc_dagster.describe.documents.describe import describe_document
 from fileproc_dagster.describe.model import ExtractOptions, FileKind
+from fileproc_dagster.describe.ocr.cleanup import line_pitch, prepare_page
 from support.pages import MINUTES, photograph, render_page, word_accuracy
 
 OPTIONS = ExtractOptions()

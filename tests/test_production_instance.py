@@ -13,9 +13,18 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 import yaml
+from daemon import (
+    drop,
+    finished,
+    leftovers,
+    live_runs,
+    make_text,
+    notifications,
+    objects,
+    run_partitions,
+    running,
+)
 
-from daemon import (drop, finished, leftovers, live_runs, make_text, notifications, objects,
-                    run_partitions, running)
 from fileproc_dagster.app import cli
 from fileproc_dagster.app.instance import on_postgres, prepare_dagster_home
 from fileproc_dagster.settings import Settings

@@ -12,21 +12,20 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import hostile as h
 import pytest
 import sqlalchemy as sa
 
-import hostile as h
-from fileproc_dagster.intake.admit import admit, record_refusal
-from fileproc_dagster.intake.release import release
 from fileproc_dagster.definitions import ASSETS, build_resources
 from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.errors import FileprocError
+from fileproc_dagster.intake.admit import admit, receive, record_refusal
+from fileproc_dagster.intake.release import release
+from fileproc_dagster.intake.scan import list_entries, scan
+from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Received, Record, Records
 from fileproc_dagster.storage.schema import uploads as uploads_table
 from fileproc_dagster.storage.states import State
-from fileproc_dagster.settings import Settings
-from fileproc_dagster.intake.admit import receive
-from fileproc_dagster.intake.scan import list_entries, scan
 
 
 def _admit(settings: Settings, name: str, **kwargs: int) -> Received | Record | None:

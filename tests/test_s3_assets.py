@@ -9,16 +9,19 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from support.s3server import S3Server
 
 from fileproc_dagster.definitions import ASSETS, build_resources, defs
 from fileproc_dagster.defs.assets import stored_object
 from fileproc_dagster.defs.partitions import uploads_partitions
-from fileproc_dagster.defs.resources import (FileprocResource, LocalObjectStoreResource,
-                                             S3ObjectStoreResource)
+from fileproc_dagster.defs.resources import (
+    FileprocResource,
+    LocalObjectStoreResource,
+    S3ObjectStoreResource,
+)
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.settings import S3Location, Settings, parse_store
 from fileproc_dagster.storage.records import Records
+from support.s3server import S3Server
 
 
 @pytest.mark.parametrize("url,expected", [

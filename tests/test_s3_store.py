@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.s3server import S3Server, running
 
 from fileproc_dagster.errors import BadInput, ConfigurationError, TransientError
 from fileproc_dagster.storage.objects import object_key, sha256_of
 from fileproc_dagster.storage.s3 import S3ObjectStore
+from support.s3server import S3Server, running
 
 MiB = 2**20
 

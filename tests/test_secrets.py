@@ -12,23 +12,23 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import hostile as h
 import pytest
 import sqlalchemy as sa
 
-import hostile as h
+from fileproc_dagster.app.runner import process_paths
 from fileproc_dagster.errors import TransientError
 from fileproc_dagster.notify import Notification, Notifier, secret_parts
+from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.schema import notifications as ledger
 from fileproc_dagster.storage.states import State
-from fileproc_dagster.app.runner import process_paths
-from fileproc_dagster.settings import Settings
 
 SECRET = "s3cr3t-Pa55word"
 TOKEN = "TCtoken8899secret"
@@ -188,12 +188,10 @@ def test_notification_left_unsent_is_sent_again_when_the_target_is_back(
         settings: Settings, hook: str) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from support.resources import fileproc_of
-
-    from fileproc_dagster.defs.reconcile import RESEND_EVERY_S, resend_notifications, \
-        resend_request
+    from fileproc_dagster.defs.reconcile import RESEND_EVERY_S, resend_notifications, resend_request
     from fileproc_dagster.defs.resources import NotifierResource, RecordsResource
     from fileproc_dagster.storage.schema import files
+    from support.resources import fileproc_of
 
     records = Records(settings.db_url)
     key = records.uploads.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key

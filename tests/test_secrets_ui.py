@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import redis
 import sqlalchemy as sa
-
 from celery_env import Production
 from daemon import drop, finished, leftovers, live_runs, make_text, running, venv_bin
+
 from fileproc_dagster.storage.records import Records
 from support.production import DEPLOY, Webserver, workers
 

@@ -10,15 +10,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import dagster as dg
+import hostile as h
 import pytest
 import sqlalchemy as sa
 
-import hostile as h
 from fileproc_dagster.app.cli import cli
-from fileproc_dagster.storage.records import Records
 from fileproc_dagster.app.runner import Outcome, process_paths
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.objects import LocalObjectStore, object_key
+from fileproc_dagster.storage.records import Records
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fileproc_dagster"
 CANARY = "PWNED"

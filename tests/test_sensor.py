@@ -10,16 +10,15 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from support.resources import fileproc_of
-
-from fileproc_dagster.defs.resources import BatchingResource
 from fileproc_dagster.defs._dagster_compat import partition_range
+from fileproc_dagster.defs.resources import BatchingResource
 from fileproc_dagster.defs.sensors import build_upload_sensor
+from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.schema import contents as contents_table
 from fileproc_dagster.storage.schema import uploads as uploads_table
 from fileproc_dagster.storage.states import State
-from fileproc_dagster.settings import Settings
+from support.resources import fileproc_of
 
 
 def _tick(settings: Settings, instance: dg.DagsterInstance, cursor: str | None,

@@ -7,8 +7,15 @@ import itertools
 import pytest
 
 from fileproc_dagster.storage.records import Records
-from fileproc_dagster.storage.states import (END, FLOW, TRANSITIONS, IllegalTransition, State,
-                                             check, is_stale)
+from fileproc_dagster.storage.states import (
+    END,
+    FLOW,
+    TRANSITIONS,
+    IllegalTransition,
+    State,
+    check,
+    is_stale,
+)
 
 SHA = "cd" * 32
 ALLOWED = {(a, b) for a, targets in TRANSITIONS.items() for b in targets}

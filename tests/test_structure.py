@@ -22,20 +22,20 @@ from click.testing import CliRunner
 import fileproc_dagster as fp
 from fileproc_dagster.app.cli import cli
 from fileproc_dagster.definitions import ASSETS, build_resources
+from fileproc_dagster.defs.metadata import preview
+from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.describe.documents.describe import pdf_date
 from fileproc_dagster.describe.markdown import PAGE_MARKER, first_heading, paged
 from fileproc_dagster.describe.model import Description, Table
 from fileproc_dagster.describe.preview import INLINE_LIMIT, preview_markdown
-from fileproc_dagster.defs.metadata import preview
-from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.hooks import Hooks
-from support.resources import with_hooks
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.database import alembic_config, driver_url
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.states import State
 from fileproc_dagster.storage.structure import MAX_MARKDOWN_CHARS, keep
+from support.resources import with_hooks
 
 MARKDOWN = """<!-- page 1 -->
 

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from fileproc_dagster.describe.documents.describe import PDF_MIME, describe_document
-from fileproc_dagster.describe.model import ExtractOptions
 from fileproc_dagster.describe.documents.text_layer import agreement, is_suspect, suspect_share
+from fileproc_dagster.describe.model import ExtractOptions
 from support.pages import MINUTES, render_page, scanned_pdf, word_accuracy
 
 pytest.importorskip("reportlab")

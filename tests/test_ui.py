@@ -21,6 +21,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from daemon import venv_bin
 
 from fileproc_dagster.app.instance import prepare_dagster_home
 from fileproc_dagster.definitions import ASSETS, build_resources
@@ -29,8 +30,6 @@ from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Records
-
-from daemon import venv_bin
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")

@@ -15,13 +15,13 @@ import dagster as dg
 from PIL import Image
 
 from fileproc_dagster.definitions import ASSETS, build_definitions, build_resources
-from fileproc_dagster.describe.images.describe import thumbnail_png
-from fileproc_dagster.describe.preview import INLINE_LIMIT, preview_image, preview_markdown
 from fileproc_dagster.defs.assets import file_description
 from fileproc_dagster.defs.failures import run_error, run_failure_notifier
 from fileproc_dagster.defs.metadata import files_tag, location
 from fileproc_dagster.defs.partitions import uploads_partitions
 from fileproc_dagster.defs.resources import ExtractorResource
+from fileproc_dagster.describe.images.describe import thumbnail_png
+from fileproc_dagster.describe.preview import INLINE_LIMIT, preview_image, preview_markdown
 from fileproc_dagster.intake.admit import receive
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Records

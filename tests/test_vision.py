@@ -13,10 +13,10 @@ import skimage
 import sklearn
 from PIL import Image
 
-from fileproc_dagster.describe.images.efficientnet import read_state_dict
 from fileproc_dagster.describe.images.describe import describe_image
-from fileproc_dagster.describe.model import ExtractOptions
+from fileproc_dagster.describe.images.efficientnet import read_state_dict
 from fileproc_dagster.describe.images.vision import look
+from fileproc_dagster.describe.model import ExtractOptions
 from fileproc_dagster.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

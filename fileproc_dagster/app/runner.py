@@ -17,13 +17,13 @@ from typing import Any
 import dagster as dg
 
 from fileproc_dagster.app.instance import prepare_dagster_home
-from fileproc_dagster.workers import worker
 from fileproc_dagster.errors import BadInput
 from fileproc_dagster.intake.admit import admit, record_refusal
 from fileproc_dagster.intake.moves import copy_into
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Received, Record, Records
 from fileproc_dagster.storage.states import State, UploadState
+from fileproc_dagster.workers import worker
 
 
 @dataclass(frozen=True)

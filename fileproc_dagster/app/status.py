@@ -21,8 +21,13 @@ from typing import Any
 
 import dagster as dg
 
-from fileproc_dagster.defs._dagster_compat import (Heartbeat, SensorTick, daemon_heartbeats,
-                                                   required_daemons, sensor_ticks)
+from fileproc_dagster.defs._dagster_compat import (
+    Heartbeat,
+    SensorTick,
+    daemon_heartbeats,
+    required_daemons,
+    sensor_ticks,
+)
 from fileproc_dagster.intake.census import QuarantineUsage, quarantine_usage, unregistered
 from fileproc_dagster.secrets import hide_userinfo
 from fileproc_dagster.settings import Settings

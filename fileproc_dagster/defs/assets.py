@@ -18,8 +18,8 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from fileproc_dagster.workers.pool import pool_size
 from fileproc_dagster.describe.version import extractor_version
+from fileproc_dagster.workers.pool import pool_size
 
 from . import metadata as shown
 from ._dagster_compat import check_outputs, single_run_asset

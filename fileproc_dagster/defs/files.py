@@ -20,8 +20,8 @@ from typing import Any
 import dagster as dg
 
 from fileproc_dagster.errors import BadInput, ConfigurationError, LostUpload
-from fileproc_dagster.workers.worker import deadline
 from fileproc_dagster.pipeline import Pipeline
+from fileproc_dagster.workers.worker import deadline
 
 from ._dagster_compat import add_partition_metadata
 

@@ -28,8 +28,13 @@ from fileproc_dagster import recovery
 from fileproc_dagster.errors import TransientError, Undelivered
 from fileproc_dagster.notify import Notification
 
-from ._dagster_compat import (code_server_host, partition_range, report_run_failed,
-                              uses_default_run_launcher, worker_pid)
+from ._dagster_compat import (
+    code_server_host,
+    partition_range,
+    report_run_failed,
+    uses_default_run_launcher,
+    worker_pid,
+)
 from .jobs import process_file
 from .partitions import uploads_partitions
 from .resources import FileprocResource, RecordsResource

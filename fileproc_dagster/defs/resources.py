@@ -11,10 +11,10 @@ from fileproc_dagster.describe.model import ExtractOptions
 from fileproc_dagster.hooks import NO_HOOKS, Hooks
 from fileproc_dagster.notify import Notifier
 from fileproc_dagster.pipeline import Pipeline
-from fileproc_dagster.storage.records import Records
-from fileproc_dagster.workers.worker import DEFAULT_MEMORY_BYTES
 from fileproc_dagster.settings import DEFAULT_MAX_UPLOAD_BYTES
 from fileproc_dagster.storage.objects import DEFAULT_PART_SIZE, LocalObjectStore, ObjectStore
+from fileproc_dagster.storage.records import Records
+from fileproc_dagster.workers.worker import DEFAULT_MEMORY_BYTES
 
 
 @cache

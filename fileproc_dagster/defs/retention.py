@@ -27,8 +27,7 @@ import dagster as dg
 from pydantic import Field
 
 from fileproc_dagster.storage.records import Records
-from fileproc_dagster.storage.retention import (DEFAULT_AFTER_DAYS, Retention, failed_keys,
-                                                retirable)
+from fileproc_dagster.storage.retention import DEFAULT_AFTER_DAYS, Retention, failed_keys, retirable
 
 from ._dagster_compat import delete_dynamic_partitions, partition_range
 from .jobs import process_file

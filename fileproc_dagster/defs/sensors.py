@@ -14,15 +14,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from fileproc_dagster.intake import scan as intake
-from fileproc_dagster.intake.admit import admit
 from fileproc_dagster.errors import FileprocError
 from fileproc_dagster.hooks import Point
+from fileproc_dagster.intake import scan as intake
+from fileproc_dagster.intake.admit import admit
 from fileproc_dagster.storage.records import Record, Records, Upload
 
 from ._dagster_compat import partition_range_tags
-from .metadata import files_tag
 from .jobs import process_file
+from .metadata import files_tag
 from .partitions import UPLOADS, uploads_partitions
 from .resources import FileprocResource, UploadsResource
 

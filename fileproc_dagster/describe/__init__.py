@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.formats import for_mime
 from fileproc_dagster.describe.model import Description, Detection, ExtractOptions
+from fileproc_dagster.errors import BadInput
 
 
 def warm_up() -> None:

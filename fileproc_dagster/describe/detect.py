@@ -21,11 +21,17 @@ import mimetypes
 import zipfile
 from pathlib import Path
 
-from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.formats import for_mime
-from fileproc_dagster.describe.model import (DOCX_MIME, PPTX_MIME, XLSX_MIME, Detection,
-                                             ExtractOptions, FileKind)
+from fileproc_dagster.describe.model import (
+    DOCX_MIME,
+    PPTX_MIME,
+    XLSX_MIME,
+    Detection,
+    ExtractOptions,
+    FileKind,
+)
 from fileproc_dagster.describe.web.epub import EPUB_MIME, is_epub
+from fileproc_dagster.errors import BadInput
 
 log = logging.getLogger(__name__)
 

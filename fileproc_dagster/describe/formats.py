@@ -99,10 +99,12 @@ class Format:
             pattern.endswith("/*") and mime.startswith(pattern[:-1]) for pattern in self.mimes)
 
     def read(self) -> Reader:
-        return _function(self.reader)
+        reader: Reader = _function(self.reader)
+        return reader
 
     def check(self) -> Probe:
-        return _function(self.probe)
+        probe: Probe = _function(self.probe)
+        return probe
 
 
 def _refused(name: str, mimes: tuple[str, ...], reason: str, extensions: tuple[str, ...] = (),

@@ -14,6 +14,7 @@ from pathlib import Path
 from fileproc_dagster.intake.names import numbered, upload_path
 from fileproc_dagster.storage.records import Upload
 
+
 def is_same_upload(upload_dir: Path, upload: Upload) -> bool:
     """Whether the file under the upload's name is still the one that was received."""
     if upload.parent_key is not None:

@@ -9,13 +9,12 @@ in the same transaction.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-
-import uuid
 
 import sqlalchemy as sa
 

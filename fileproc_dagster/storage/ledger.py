@@ -13,8 +13,7 @@ import sqlalchemy as sa
 
 from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.files import now
-from fileproc_dagster.storage.schema import (contents, files, notification_deliveries,
-                                              notifications)
+from fileproc_dagster.storage.schema import contents, files, notification_deliveries, notifications
 
 
 class Ledger:

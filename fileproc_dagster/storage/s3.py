@@ -22,14 +22,24 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, IncompleteReadError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    IncompleteReadError,
+    NoCredentialsError,
+)
 from botocore.exceptions import ConnectionError as ServiceConnectionError
-from botocore.exceptions import NoCredentialsError
 
 from fileproc_dagster.errors import ConfigurationError, TransientError
 from fileproc_dagster.secrets import hide_userinfo, without_userinfo
-from fileproc_dagster.storage.objects import (CHUNK, DEFAULT_PART_SIZE, check_digest,
-                                              copy_hashing, object_key)
+from fileproc_dagster.storage.objects import (
+    CHUNK,
+    DEFAULT_PART_SIZE,
+    check_digest,
+    copy_hashing,
+    object_key,
+)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

@@ -9,8 +9,11 @@ them fails here, at the first test that queues a run.
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.remote_origin import (InProcessCodeLocationOrigin, RemoteJobOrigin,
-                                         RemoteRepositoryOrigin)
+from dagster._core.remote_origin import (
+    InProcessCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 MODULE = "fileproc_dagster.definitions"

@@ -8,8 +8,7 @@ from datetime import datetime
 import click
 from rich.text import Text
 
-from fileproc_dagster.app.cli.output import (Output, SinceType, ago, one_line, quoted,
-                                             styled_state)
+from fileproc_dagster.app.cli.output import Output, SinceType, ago, one_line, quoted, styled_state
 from fileproc_dagster.app.cli.setup import pass_output
 from fileproc_dagster.app.cli.show import json_help, whole
 from fileproc_dagster.describe.formats import kinds

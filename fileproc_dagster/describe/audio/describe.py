@@ -18,13 +18,13 @@ import av
 import numpy as np
 from faster_whisper import decode_audio
 
-from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.audio.transcribers import (
     SAMPLE_RATE,
     Transcript,
     load_transcriber,
 )
 from fileproc_dagster.describe.model import Description, ExtractOptions
+from fileproc_dagster.errors import BadInput
 
 __all__ = ["AudioStream", "decode", "describe_audio", "load_transcriber", "probe"]
 

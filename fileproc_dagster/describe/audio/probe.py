@@ -6,8 +6,8 @@ from pathlib import Path
 
 import av
 
-from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
+from fileproc_dagster.errors import BadInput
 
 _AUDIO_PROBE_PACKETS = 200
 

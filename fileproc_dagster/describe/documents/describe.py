@@ -17,22 +17,31 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone, UTC
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pypdfium2 as pdfium
 from PIL import Image
 
-from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.ocr.languages import language_details, read_page
-from fileproc_dagster.describe.documents.text_layer import (agreement, over_image, suspect_share,
-                                                          too_suspect)
-from fileproc_dagster.describe.model import (PDF_MIME, Description, Detection, ExtractOptions,
-                                             FileKind)
 from fileproc_dagster.describe.documents.reading import Page, Read
+from fileproc_dagster.describe.documents.text_layer import (
+    agreement,
+    over_image,
+    suspect_share,
+    too_suspect,
+)
 from fileproc_dagster.describe.documents.textfiles import read_text
 from fileproc_dagster.describe.markdown import paged
+from fileproc_dagster.describe.model import (
+    PDF_MIME,
+    Description,
+    Detection,
+    ExtractOptions,
+    FileKind,
+)
+from fileproc_dagster.describe.ocr.languages import language_details, read_page
+from fileproc_dagster.errors import BadInput
 
 log = logging.getLogger(__name__)
 

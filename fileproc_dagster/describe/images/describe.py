@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from fileproc_dagster.errors import BadInput
 from fileproc_dagster.describe.images.facts import rgb_facts
-from fileproc_dagster.describe.ocr.languages import first_read_language
 from fileproc_dagster.describe.images.metadata import picture_metadata
 from fileproc_dagster.describe.images.picture_text import find_text
 from fileproc_dagster.describe.model import Description, ExtractOptions
+from fileproc_dagster.describe.ocr.languages import first_read_language
+from fileproc_dagster.errors import BadInput
 
 log = logging.getLogger(__name__)
 

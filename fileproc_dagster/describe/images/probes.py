@@ -9,13 +9,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fileproc_dagster.errors import BadInput
-from fileproc_dagster.describe.images.describe import (SAFE_FORMATS, decode_frame, is_animated,
-                                              open_image)
+from fileproc_dagster.describe.images.describe import (
+    SAFE_FORMATS,
+    decode_frame,
+    is_animated,
+    open_image,
+)
+from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
 from fileproc_dagster.describe.ocr.cleanup import prepare_page
 from fileproc_dagster.describe.ocr.languages import first_read_language
 from fileproc_dagster.describe.ocr.tesseract import ocr_image
-from fileproc_dagster.describe.model import Detection, ExtractOptions, FileKind
+from fileproc_dagster.errors import BadInput
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from fileproc_dagster.describe.model import Description, ExtractOptions, Table
-from fileproc_dagster.describe.office.package import (markdown_table, open_package, read_xml,
-                                                      summarise, table_text)
+from fileproc_dagster.describe.office.package import (
+    markdown_table,
+    open_package,
+    read_xml,
+    summarise,
+    table_text,
+)
 from fileproc_dagster.errors import BadInput
 
 TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"

@@ -21,9 +21,16 @@ from typing import Any
 from fileproc_dagster.describe.model import Description, ExtractOptions, Table
 from fileproc_dagster.describe.office.extents import ods_span, xls_span, xlsx_span
 from fileproc_dagster.describe.office.opendocument import odf_properties
-from fileproc_dagster.describe.office.package import (encrypted, is_ole, markdown_table,
-                                                      ole_encrypted, ooxml_properties,
-                                                      open_package, summarise, table_text)
+from fileproc_dagster.describe.office.package import (
+    encrypted,
+    is_ole,
+    markdown_table,
+    ole_encrypted,
+    ooxml_properties,
+    open_package,
+    summarise,
+    table_text,
+)
 from fileproc_dagster.errors import BadInput
 
 LABEL = "spreadsheet"

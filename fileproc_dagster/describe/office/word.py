@@ -18,8 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from fileproc_dagster.describe.model import Description, ExtractOptions, Table
-from fileproc_dagster.describe.office.package import (markdown_table, ooxml_properties,
-                                                      open_package, summarise, table_text)
+from fileproc_dagster.describe.office.package import (
+    markdown_table,
+    ooxml_properties,
+    open_package,
+    summarise,
+    table_text,
+)
 from fileproc_dagster.errors import BadInput
 
 LABEL = "Word document"

@@ -32,10 +32,14 @@ from fileproc_dagster.describe.audio.transcribers import SAMPLE_RATE, load_trans
 from fileproc_dagster.describe.images.describe import thumbnail_png
 from fileproc_dagster.describe.model import Description, ExtractOptions
 from fileproc_dagster.describe.preview import clock
-from fileproc_dagster.describe.video.keyframes import (Keyframe, check_complete, data_end,
-                                                       keyframes)
-from fileproc_dagster.describe.video.probe import (VideoStream, check, ffmpeg_reason, opened,
-                                                   picture_streams)
+from fileproc_dagster.describe.video.keyframes import Keyframe, check_complete, data_end, keyframes
+from fileproc_dagster.describe.video.probe import (
+    VideoStream,
+    check,
+    ffmpeg_reason,
+    opened,
+    picture_streams,
+)
 from fileproc_dagster.errors import BadInput
 
 log = logging.getLogger(__name__)

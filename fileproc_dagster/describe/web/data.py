@@ -20,8 +20,13 @@ from xml.etree.ElementTree import Element
 
 from fileproc_dagster.describe.documents.textfiles import decode_text
 from fileproc_dagster.describe.model import Description, ExtractOptions, Table
-from fileproc_dagster.describe.web.common import (MAX_TEXT_CHARS, local, parse_xml, read_capped,
-                                                  summarise)
+from fileproc_dagster.describe.web.common import (
+    MAX_TEXT_CHARS,
+    local,
+    parse_xml,
+    read_capped,
+    summarise,
+)
 from fileproc_dagster.errors import BadInput
 
 MAX_DEPTH = 32  # deeper values are written on their parent's line
