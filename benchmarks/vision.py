@@ -4,8 +4,9 @@
 image path as it was (``image_tags=False``: facts, EXIF, colours, OCR, thumbnail) and with
 tags and faces, alternately in one process after the models are loaded, and prints the
 median wall and CPU time of each, the added cost and the ratio; then the models' load time
-and resident memory. Photos: the real photos scikit-image and scikit-learn ship, plus the
-development corpus's photos when it is there.
+and resident memory. Photos: the real photos other packages ship, committed in
+tests/realworld/photos (see sources.json there), plus the development corpus's own photos when
+it is there.
 """
 
 from __future__ import annotations
@@ -22,18 +23,16 @@ from typing import Any
 from fileproc_dagster.describe.images.describe import describe_image
 from fileproc_dagster.describe.model import ExtractOptions
 
-_CORPUS_PHOTOS = ("IMG_20180619_135726.jpg", "DSC7831.JPG", "chelsea_5332.png",
-                  "street_9081.jpg", "photo_1745.webp", "DSC_7750_large.jpg")
+_PHOTOS = Path(__file__).resolve().parents[1] / "tests" / "realworld" / "photos"
+_REAL_PHOTOS = ("wand_tiger.jpg", "matplotlib_grace_hopper.jpg", "opencv_fruits.jpg",
+                "opencv_licenseplate_motion.jpg", "opencv_plant.jpg", "opencv_home.jpg")
+# The corpus's copies of scikit-image's sample photos are left out: those are kept for
+# independent checks.
+_CORPUS_PHOTOS = ("DSC_7750_large.jpg",)
 
 
 def photos(corpus: Path | None) -> list[Path]:
-    import skimage
-    import sklearn
-
-    found = [Path(skimage.__file__).parent / "data" / n
-             for n in ("chelsea.png", "astronaut.png", "coffee.png", "motorcycle_left.png")]
-    found += [Path(sklearn.__file__).parent / "datasets" / "images" / n
-              for n in ("china.jpg", "flower.jpg")]
+    found = [_PHOTOS / n for n in _REAL_PHOTOS]
     if corpus is not None and corpus.is_dir():
         found += [corpus / n for n in _CORPUS_PHOTOS if (corpus / n).is_file()]
     return found
