@@ -10,8 +10,9 @@ tests expect in each file). Every file is read by three readers in the same run:
 - ``kreuzberg``: ``extract_file_sync`` with ``use_cache=False``.
 
 Per format (the file's extension) and reader: files read without an error, phrases found of
-those expected, tables found (with at least one cell that is not empty), and CPU seconds per
-file (median over the files of the median over ``--repeats`` runs). Each run reads the files
+those expected, tables found (with at least one cell that is not empty), and CPU per file
+(median over the files it read of the median over ``--repeats`` runs); then the same over the
+files every reader read. Each run reads the files
 in a child process per reader, the readers taking turns: once to warm up (imports, models),
 then timed. CPU is the child's own time plus that of the processes it waited for
 (tesseract), from ``getrusage``. Files marked ``damaged`` in sources.json are listed apart:
@@ -249,44 +250,52 @@ def run_formats(repeats: int = 3, readers: Sequence[str] = READERS,
 
 
 def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per format and an overall row: per reader read, phrases, tables, CPU."""
+    """One row per format, an overall row and a row of the files every reader read: per reader
+    files read, phrases found, tables found, median CPU of the files it read (None if none)."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in results["files"]:
         if not row["damaged"]:
             groups.setdefault(row["format"], []).append(row)
     everything = [row for rows in groups.values() for row in rows]
+    running = [r for r in results["readers"] if r not in results["missing"]]
+    by_all = [row for row in everything
+              if all(row["readers"][r]["error"] is None for r in running)]
     summary = []
-    for name, rows in [*sorted(groups.items()), ("overall", everything)]:
+    for name, rows in [*sorted(groups.items()), ("overall", everything),
+                       ("read by all", by_all)]:
         line: dict[str, Any] = {"format": name, "files": len(rows),
                                 "phrases": sum(r["phrases"] for r in rows)}
-        for reader in results["readers"]:
-            got = [r["readers"][reader] for r in rows if reader in r["readers"]]
-            if not got:
-                continue
-            line[reader] = {"read": sum(g["error"] is None for g in got),
-                            "found": sum(g["found"] for g in got),
+        for reader in running:
+            got = [r["readers"][reader] for r in rows]
+            read = [g["cpu_s"] for g in got if g["error"] is None]
+            line[reader] = {"read": len(read), "found": sum(g["found"] for g in got),
                             "tables": sum(g["tables"] for g in got),
-                            "cpu_s": statistics.median(g["cpu_s"] for g in got)}
+                            "cpu_s": statistics.median(read) if read else None}
         summary.append(line)
     return summary
 
 
+def _ms(seconds: float) -> str:
+    ms = seconds * 1000
+    return f"{ms:.1f}" if ms < 10 else f"{ms:,.0f}"
+
+
 def table(results: dict[str, Any]) -> str:
-    """The figures as Markdown: per format, then damaged files, then notes."""
+    """The figures as Markdown: per format, then damaged files, then notes. A reader's cell:
+    files read, phrases found, tables found, CPU ms per file (median)."""
     readers = results["readers"]
-    header = ["format", "files", "phrases"]
-    for reader in readers:
-        header += [f"{reader} read", f"{reader} phrases", f"{reader} tables",
-                   f"{reader} CPU s/file"]
+    header = ["format", "files", "phrases expected",
+              *[f"{r}: read · phrases · tables · CPU ms/file" for r in readers]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for line in summarize(results):
-        cells = [f"**{line['format']}**" if line["format"] == "overall" else line["format"],
+        cells = [f"**{line['format']}**" if line["format"] in ("overall", "read by all")
+                 else line["format"],
                  str(line["files"]), str(line["phrases"])]
         for reader in readers:
             got = line.get(reader)
-            cells += (["-"] * 4 if got is None else [
-                f"{got['read']}/{line['files']}", f"{got['found']}/{line['phrases']}",
-                str(got["tables"]), f"{got['cpu_s']:.3f}"])
+            cells.append("-" if got is None else (
+                f"{got['read']}/{line['files']} · {got['found']}/{line['phrases']} · "
+                f"{got['tables']} · {'-' if got['cpu_s'] is None else _ms(got['cpu_s'])}"))
         lines.append("| " + " | ".join(cells) + " |")
     damaged = [row for row in results["files"] if row["damaged"]]
     if damaged:

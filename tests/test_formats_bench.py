@@ -82,4 +82,4 @@ def test_run_in_child_processes_prints_a_table(tmp_path: Path) -> None:
     assert rows["overall"]["ours"]["read"] == 2
     assert rows["overall"]["ours"]["found"] == rows["overall"]["phrases"] == 7
     assert rows["csv"]["ours"]["tables"] == 1
-    assert "| **overall** | 2 | 7 | 2/2 | 7/7 | 1 |" in table(results)
+    assert "| **overall** | 2 | 7 | 2/2 · 7/7 · 1 · " in table(results)
