@@ -133,6 +133,9 @@ def render(results: dict[str, Any]) -> str:
         parts += ["", "## Scale", "", scale_table(results)]
     if get(results, "retention"):
         parts += ["", "## Retention", "", retention_table(results)]
+    if get(results, "formats", "table"):
+        parts += ["", "## Formats (ours, markitdown, kreuzberg on tests/realworld)", "",
+                  results["formats"]["table"]]
     errors = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
     errors.update({f"scale/{k}": v["error"] for k, v in (get(results, "scale") or {}).items()
                    if isinstance(v, dict) and "error" in v})

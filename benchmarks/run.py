@@ -1,6 +1,7 @@
 """The benchmark command: ``python -m benchmarks [--quick] [--only a,b]``.
 
-Benchmarks: throughput, burst, overhead, latency, scale, memory, retention (all by default).
+Benchmarks: throughput, burst, overhead, latency, scale, memory, retention, formats (all by
+default; formats needs no corpus: it reads the real files of tests/realworld).
 Results go to ``benchmarks/out/results-<time>.json`` and a Markdown summary next to it.
 """
 
@@ -23,7 +24,8 @@ from benchmarks.common import BENCH_ROOT, code_under_test, default_corpus, log, 
 from benchmarks.pg import DEFAULT_ADMIN_URL
 from benchmarks.procs import become_subreaper
 
-ALL = ("throughput", "burst", "overhead", "latency", "scale", "memory", "retention")
+ALL = ("throughput", "burst", "overhead", "latency", "scale", "memory", "retention", "formats")
+NO_CORPUS = {"formats"}  # reads tests/realworld
 REAL_PATH = {"throughput", "burst", "latency", "memory"}
 
 
@@ -73,7 +75,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--burst-files", type=int, help="files of the cold burst (default 30)")
     parser.add_argument("--repeats", type=int,
                         help="runs of throughput and of the cold burst, each between two floor "
-                        "runs (default 3; 1 with --quick)")
+                        "runs, and of the formats benchmark (default 3; 1 with --quick)")
     parser.add_argument("--scale-sizes", help="partition counts, e.g. 1000,10000,100000")
     parser.add_argument("--arrivals", type=int,
                         help="arrivals simulated with retirement (default 1,000,000)")
@@ -116,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     files = args.files or sizes.files
     scale_sizes = [int(s) for s in (args.scale_sizes or sizes.scale).split(",")]
-    if not (args.corpus / "manifest.json").is_file():
+    if set(args.parts) - NO_CORPUS and not (args.corpus / "manifest.json").is_file():
         log(f"no corpus at {args.corpus} (set FILEPROC_CORPUS or --corpus)")
         return 2
     subreaper = become_subreaper()
@@ -150,6 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             _timed(results, "retention", lambda: run_retention(
                 root, backends, args.pg_url, sizes.retention_base,
                 args.arrivals or sizes.arrivals, args.retention_budget_s))
+    if "formats" in args.parts:
+        from benchmarks.formats import run_formats, table
+
+        def formats() -> dict[str, Any]:
+            figures = run_formats(args.repeats or sizes.repeats)
+            return {**figures, "table": table(figures)}
+
+        _timed(results, "formats", formats)
     results["total_s"] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -304,7 +304,8 @@ def test_real_outlook_messages_are_read() -> None:
     assert headers["subject"] == "投递状态通知 (Failure Notice)"
     assert headers["from"] == "Mail Delivery Subsystem"
     assert headers["date"] == "2017-11-27T09:44:30+00:00"
-    assert "automatically generated Delivery Status Notification" in described.text
+    phrases = {s["file"]: s["phrases"] for s in sources}  # also scored by benchmarks.formats
+    assert phrases["other.msg"] and all(p in described.text for p in phrases["other.msg"])
     outer = describe(REALWORLD / "outer.msg", detect(REALWORLD / "outer.msg", OPTIONS), OPTIONS)
     assert outer.details["headers"]["subject"] == "outer subject"
-    assert "Outer body" in outer.text
+    assert phrases["outer.msg"] and all(p in outer.text for p in phrases["outer.msg"])
