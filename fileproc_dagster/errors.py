@@ -62,3 +62,15 @@ class Undelivered(TransientError):
                          + "; ".join(failures))
         self.notification_id = notification_id
         self.failures = failures
+
+
+def size_text(n: int) -> str:
+    """A byte count as people read it in a reason (binary units)."""
+    if n < 1024:
+        return f"{n} bytes"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"

@@ -30,6 +30,17 @@ CORPUS_BATCH = ("letter_8781.png", "returns_policy.pdf", "garden_committee_notes
 PREFIX = "prod"
 
 
+def expected_records(files: list[Path]) -> int:
+    """Records a batch ends with: one per file, and one per member of each zip in it (the
+    batches' members are contents of their own)."""
+    members = 0
+    for path in files:
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                members += sum(not info.is_dir() for info in archive.infolist())
+    return len(files) + members
+
+
 @dataclass(frozen=True)
 class Production:
     """The settings and environment of one production deployment under test."""

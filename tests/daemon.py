@@ -67,6 +67,11 @@ class Daemon:
             settings.dagster_home.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(dagster_yaml, settings.dagster_home / "dagster.yaml")
         prepare_dagster_home(settings.dagster_home)
+        if dagster_yaml is None:
+            # Dagster makes a new SQLite instance's storages on first use: made here once, so
+            # the daemon and a test reading the instance never make (and stamp) them at once.
+            with self.instance():
+                pass
 
     def start(self) -> None:
         with open(self.log, "ab") as log:

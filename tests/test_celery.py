@@ -14,7 +14,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
-from celery_env import Production, batch, differences, embedded_reference, production_outcome
+from celery_env import (
+    Production,
+    batch,
+    differences,
+    embedded_reference,
+    expected_records,
+    production_outcome,
+)
 from daemon import drop, finished, leftovers, live_runs, run_partitions, running
 
 from fileproc_dagster.defs._dagster_compat import step_engine_events
@@ -130,7 +137,7 @@ def test_production_on_celery_matches_the_embedded_default(
 
             def done() -> object:
                 web.runs_page()  # someone watching the Runs page meanwhile
-                return finished(records, len(files))
+                return finished(records, expected_records(files))
 
             daemon.wait_for("the batch to finish", done, 600, every_s=2)
             daemon.wait_for("the uploads to be deleted", lambda: not leftovers(settings), 60)

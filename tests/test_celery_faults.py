@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from celery_env import Production, batch
+from celery_env import Production, batch, expected_records
 from daemon import finished, leftovers, live_runs, running
 from test_celery import steps_by_worker
 
@@ -70,7 +70,8 @@ def test_a_batch_survives_a_killed_worker_and_s3_and_postgresql_restarts(
         finally:
             pg.start()
         records = Records(settings.db_url)
-        daemon.wait_for("the batch to finish", lambda: finished(records, len(files)), 600,
+        daemon.wait_for("the batch to finish", lambda: finished(records, expected_records(files)),
+                            600,
                         every_s=2)
         daemon.wait_for("the uploads to be handled", lambda: not leftovers(settings), 120)
         with daemon.instance() as instance:
@@ -79,8 +80,14 @@ def test_a_batch_survives_a_killed_worker_and_s3_and_postgresql_restarts(
         assert daemon.alive(), daemon.tail()
     every = records.files.all()
     states = Counter(r.state for r in every)
-    assert len(every) == len(files) and states["failed"] == 0, states
-    assert states["done"] >= 5 and states["quarantined"] == len(files) - states["done"]
+    uploaded = [r for r in every if r.parent_key is None]
+    members = [r for r in every if r.parent_key is not None]
+    assert len(uploaded) == len(files) and states["failed"] == 0, states
+    assert len(every) == expected_records(files), every
+    assert states["done"] >= 5 and states["quarantined"] == len(every) - states["done"]
+    # The archives' members: files of their own, each once, each under an uploaded archive.
+    archives = {r.key for r in uploaded if r.type == "archive"}
+    assert members and {m.parent_key for m in members} <= archives, members
     done = [r for r in every if r.state == "done"]
     client = s3.client()
     keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(

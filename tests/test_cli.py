@@ -21,7 +21,7 @@ from fileproc_dagster.storage.records import Records
 # The fields of records --json, the same as show --json's (storage/fields.py).
 FIELDS = {"uuid", "key", "name", "type", "mime", "size", "sha256", "location", "state",
           "description", "text", "markdown", "tables", "details", "error", "created_at",
-          "updated_at", "quarantine"}
+          "updated_at", "quarantine", "parent_key"}
 # The command of this checkout (python -m), whatever copy of the package is installed.
 COMMAND = [sys.executable, "-m", "fileproc_dagster.app.cli"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -25,8 +25,10 @@ CORPUS_MIX = {
     "IMG_20180619_135726.jpg": "image", "a;rm -rf x$(id).png": "image",
     "recording_4960.wav": "audio", "silence_2564.wav": "audio",
     "upload.pdf": "quarantined", "holiday_7692.png": "quarantined",
-    "archive_4631.zip": "quarantined",
+    "archive_4631.zip": "archive",
 }
+# What the archive holds: each member a file of its own, with the archive as its parent.
+MEMBERS = {"readme.txt": "document", "images/thumb.png": "image"}
 
 
 def _wait_for(records: Records, count: int, timeout_s: float,
@@ -61,7 +63,8 @@ def test_dropped_files_are_processed_by_the_daemon(daemon: Settings, corpus: Pat
     for name in CORPUS_MIX:
         shutil.copyfile(corpus / name, settings.upload_dir / name)
     records = Records(settings.db_url)
-    finished = _wait_for(records, len(CORPUS_MIX), 900, settings.home / "daemon.log")
+    finished = _wait_for(records, len(CORPUS_MIX) + len(MEMBERS), 900,
+                         settings.home / "daemon.log")
     elapsed = time.monotonic() - started
     by_name = {r.name: r for r in finished}
     for name, expected in CORPUS_MIX.items():
@@ -71,7 +74,11 @@ def test_dropped_files_are_processed_by_the_daemon(daemon: Settings, corpus: Pat
             assert (settings.quarantine_dir / record.key / name).exists()
         else:
             assert (record.state, record.type) == ("done", expected), record
-    assert len(records.files.all()) == len(CORPUS_MIX)
+    archive = by_name["archive_4631.zip"].key
+    for name, expected in MEMBERS.items():
+        member = by_name[name]
+        assert (member.state, member.type, member.parent_key) == ("done", expected, archive)
+    assert len(records.files.all()) == len(CORPUS_MIX) + len(MEMBERS)
     # The same bytes as the letter again, under another name: mapped to the existing record,
     # not described again, reported as a duplicate; then nothing is left in the upload directory.
     shutil.copyfile(corpus / "letter_8781.png", settings.upload_dir / "letter copy.png")
@@ -85,7 +92,11 @@ def test_dropped_files_are_processed_by_the_daemon(daemon: Settings, corpus: Pat
     done = [r for r in finished if r.state == "done"]
     assert {k for k, e in events if e == "processed"} == {r.key for r in done}
     assert sum(1 for _, e in events if e.startswith("duplicate-")) == 1
-    assert len(records.files.all()) == len(CORPUS_MIX)
+    archive = by_name["archive_4631.zip"].key
+    for name, expected in MEMBERS.items():
+        member = by_name[name]
+        assert (member.state, member.type, member.parent_key) == ("done", expected, archive)
+    assert len(records.files.all()) == len(CORPUS_MIX) + len(MEMBERS)
     print(f"\n{len(CORPUS_MIX)} files through the daemon in {elapsed:.1f} s "
           f"({elapsed / len(CORPUS_MIX):.1f} s per file)")
 

@@ -17,7 +17,7 @@ import os
 import stat
 from pathlib import Path
 
-from fileproc_dagster.errors import BadInput
+from fileproc_dagster.errors import BadInput, size_text
 from fileproc_dagster.intake.moves import move_aside
 from fileproc_dagster.intake.names import is_storable_name, partition_key, upload_path
 from fileproc_dagster.settings import DEFAULT_MAX_UPLOAD_BYTES
@@ -27,18 +27,6 @@ log = logging.getLogger(__name__)
 
 _KINDS = {stat.S_IFIFO: "named pipe", stat.S_IFSOCK: "socket", stat.S_IFCHR: "device file",
           stat.S_IFBLK: "device file"}
-
-
-def size_text(n: int) -> str:
-    """A byte count as people read it (binary units)."""
-    if n < 1024:
-        return f"{n} bytes"
-    value = float(n)
-    for unit in ("KiB", "MiB", "GiB"):
-        value /= 1024
-        if value < 1024 or unit == "GiB":
-            break
-    return f"{value:.1f} {unit}"
 
 
 def _refusal(info: os.stat_result, max_bytes: int) -> tuple[str, str]:

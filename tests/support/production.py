@@ -27,7 +27,9 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy" / "dagster.yaml"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _LOCATION = re.compile(
-    r"(?:s3://[^/\s]+/(?:\S*/)?|file://\S*/)((?:objects|thumbnails)/[0-9a-f]{2}/[^\s'\"]+)")
+    r"(?:s3://[^/\s]+/(?:\S*/)?|file://\S*/|/\S*/)((?:objects|thumbnails)/[0-9a-f]{2}/[^\s'\"]+)")
+# A notification names the object by its store: "store: /dir/objects/..." or "s3: s3://...".
+_STORE_LABEL = re.compile(r"\b(?:store|s3): (?=(?:objects|thumbnails)/)")
 
 
 class Webserver:
@@ -129,7 +131,8 @@ def tail(location: str) -> str:
 
 def same_form(text: str) -> str:
     """A message or field with record ids and store locations made store-independent."""
-    return _LOCATION.sub(lambda m: m.group(1), _UUID.sub("<uuid>", text))
+    located = _LOCATION.sub(lambda m: m.group(1), _UUID.sub("<uuid>", text))
+    return _STORE_LABEL.sub("stored: ", located)
 
 
 # How long a step took on this run, in a record's details: every ``*seconds`` key

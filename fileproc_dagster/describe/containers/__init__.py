@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from fileproc_dagster.describe.containers import archives
-from fileproc_dagster.describe.containers.limits import Budget, Limits, Member, size_text
+from fileproc_dagster.describe.containers.limits import Budget, Limits, Member
 from fileproc_dagster.describe.containers.mail import Mail, read_eml, read_msg
 from fileproc_dagster.describe.model import Description, ExtractOptions
-from fileproc_dagster.errors import BadInput
+from fileproc_dagster.errors import BadInput, size_text
 
 __all__ = ["Limits", "Member", "Unpacked", "limits_of", "unpack"]
 

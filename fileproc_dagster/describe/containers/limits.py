@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from fileproc_dagster.errors import BadInput
+from fileproc_dagster.errors import BadInput, size_text
 
 CHUNK = 1 << 20
 # A ratio is only a bomb's sign over this many bytes: small text compresses very well.
@@ -43,12 +43,6 @@ class Member:
     path: Path
     size: int
     sha256: str
-
-
-def size_text(n: int) -> str:
-    from fileproc_dagster.intake.admit import size_text as text
-
-    return text(n)
 
 
 def member_name(raw: str) -> str:
