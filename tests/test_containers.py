@@ -10,6 +10,7 @@ import os
 import subprocess
 import tarfile
 import tempfile
+import time
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
@@ -137,6 +138,33 @@ def test_duplicate_names_and_too_many_members(tmp_path: Path) -> None:
     assert "two members are named 'report.txt'" in _refused(twice, tmp_path)
     many = _zip(tmp_path / "many.zip", {f"m{i:05d}.txt": b"x" for i in range(1001)})
     assert "more than 1000 members" in _refused(many, tmp_path)
+
+
+def test_a_ten_thousand_member_archive_is_refused_without_unpacking(tmp_path: Path) -> None:
+    many = _zip(tmp_path / "many.zip", {f"m{i:05d}.txt": b"x" for i in range(10_000)})
+    started = time.monotonic()
+    assert "more than 1000 members" in _refused(many, tmp_path)
+    assert time.monotonic() - started < 30
+    # Refused from the archive's directory: no member was written out.
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [many]
+
+
+def test_a_mail_with_500_attachments_opens_into_500_members(tmp_path: Path) -> None:
+    message = EmailMessage()
+    message["From"] = "Clerk <clerk@example.org>"
+    message["Subject"] = "Every receipt of the year"
+    message.set_content("Receipts attached, one per purchase.")
+    for i in range(500):
+        message.add_attachment(f"receipt {i}: {i * 3} pounds".encode(), maintype="text",
+                               subtype="plain", filename=f"receipt_{i:03d}.txt")
+    mail = tmp_path / "receipts.eml"
+    mail.write_bytes(bytes(message))
+    members = _unpack(mail, tmp_path)
+    assert len(members) == 500
+    assert dict(members)["receipt_499.txt"] == b"receipt 499: 1497 pounds"
+    described = describe(mail, detect(mail, OPTIONS), OPTIONS)
+    assert len(described.details["members"]) == 500
+    assert "Receipts attached" in described.text
 
 
 def _mail(tmp_path: Path) -> Path:
