@@ -78,3 +78,15 @@ class ExtractOptions:
     archive_max_ratio: float = 100.0
     archive_max_members: int = 1000
     archive_max_depth: int = 3
+
+
+SNIPPET_CHARS = 60
+
+
+def snippet(text: str) -> str:
+    """The start of a text for a description's one line: whole words, at most 60 characters."""
+    flat = " ".join(text.split())
+    if len(flat) <= SNIPPET_CHARS:
+        return flat
+    cut = flat[:SNIPPET_CHARS].rsplit(" ", 1)[0] or flat[:SNIPPET_CHARS]
+    return cut + " ..."

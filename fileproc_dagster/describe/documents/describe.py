@@ -39,6 +39,7 @@ from fileproc_dagster.describe.model import (
     Detection,
     ExtractOptions,
     FileKind,
+    snippet,
 )
 from fileproc_dagster.describe.ocr.languages import language_details, read_page
 from fileproc_dagster.errors import BadInput
@@ -50,7 +51,6 @@ _MAX_RENDER_PIXELS = 40_000_000  # a poster-sized page is rendered below 300 dpi
 _THUMBNAIL_PX = 256
 _TRUSTED_OCR = 70.0  # mean word confidence at which tesseract's page reading may replace a layer
 _MIN_LAYER_CHARS = 20  # fewer letters/digits than this on a PDF page: treat it as a scan
-_SNIPPET_CHARS = 60
 _PDF_PASSWORD_ERROR = 4  # PDFium's FPDF_ERR_PASSWORD
 # The document information dictionary's keys, as the record's properties name them.
 _PDF_PROPERTIES = {"Title": "title", "Author": "author", "Subject": "subject",
@@ -134,18 +134,11 @@ def _describe(read: Read, mime: str, options: ExtractOptions) -> Description:
         ]
     details.update(language_details([r for _, r in ocred], text, options.ocr_language))
     summary = f"{read.kind}, {pages} page{'' if pages == 1 else 's'}, {words} words"
-    description = f"{summary}: {_snippet(text)}" if text else f"{summary}: no text found"
+    description = f"{summary}: {snippet(text)}" if text else f"{summary}: no text found"
     log.info("%s", description)
     return Description(description=description, text=text, details=details,
                        thumbnail=read.thumbnail)
 
-
-def _snippet(text: str) -> str:
-    flat = " ".join(text.split())
-    if len(flat) <= _SNIPPET_CHARS:
-        return flat
-    cut = flat[:_SNIPPET_CHARS].rsplit(" ", 1)[0] or flat[:_SNIPPET_CHARS]
-    return cut + " ..."
 
 
 def _ocr_page(image: Image.Image, options: ExtractOptions) -> Page:

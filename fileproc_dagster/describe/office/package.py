@@ -26,7 +26,7 @@ from typing import Any
 
 from defusedxml import ElementTree
 
-from fileproc_dagster.describe.model import Description, Table
+from fileproc_dagster.describe.model import Description, Table, snippet
 from fileproc_dagster.errors import BadInput
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ MAX_RATIO = 200  # unpacked/packed of a large member; office XML compresses abou
 _LARGE_MEMBER = 10 * 1024 * 1024
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _CHUNK = 1 << 20
-_SNIPPET_CHARS = 60
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 _CORE = {"title": "{http://purl.org/dc/elements/1.1/}title",
@@ -197,9 +196,3 @@ def summarise(kind: str, mime: str, text: str, markdown: str, *, counts: dict[st
     return Description(description=description, text=text, details=details,
                        markdown=markdown, tables=tables)
 
-
-def snippet(text: str) -> str:
-    flat = " ".join(text.split())
-    if len(flat) <= _SNIPPET_CHARS:
-        return flat
-    return (flat[:_SNIPPET_CHARS].rsplit(" ", 1)[0] or flat[:_SNIPPET_CHARS]) + " ..."

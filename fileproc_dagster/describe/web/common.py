@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from fileproc_dagster.describe.model import Description, Table
+from fileproc_dagster.describe.model import Description, Table, snippet
 from fileproc_dagster.errors import BadInput
 
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 32 * 1024 * 1024  # a page, a book chapter or a data file larger than this is refused
 MAX_TEXT_CHARS = 4_000_000  # flattened data beyond this is cut (the record says so)
-_SNIPPET_CHARS = 60
 
 
 def read_capped(path: Path, what: str, limit: int = MAX_BYTES) -> bytes:
@@ -79,10 +78,3 @@ def summarise(kind: str, mime: str, text: str, *, markdown: str = "",
     return Description(description=description, text=text, details=details,
                        markdown=markdown, tables=tables)
 
-
-def snippet(text: str) -> str:
-    flat = " ".join(text.split())
-    if len(flat) <= _SNIPPET_CHARS:
-        return flat
-    cut = flat[:_SNIPPET_CHARS].rsplit(" ", 1)[0] or flat[:_SNIPPET_CHARS]
-    return cut + " ..."
