@@ -28,7 +28,8 @@ from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.workers.worker import tree_rss
 
-pytestmark = pytest.mark.slow
+# A thousand files through the daemon need the machine to themselves: run alone, afterwards.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 COUNT = 1000
 KILL_AFTER = COUNT // 3  # files done when the daemon is killed
