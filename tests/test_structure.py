@@ -79,21 +79,28 @@ def _cli(*args: str, code: int = 0) -> str:
     return result.output
 
 
-@pytest.fixture()
-def described(settings: Settings, tmp_path: Path) -> str:
-    """The key of a file described with markdown, tables and properties by the assets."""
-    source = tmp_path / "report.txt"
-    source.write_text("Quarterly report. Sales rose in every region.\n")
+def _materialize(settings: Settings, source: Path) -> tuple[str, dg.ExecuteInProcessResult]:
+    """``source`` uploaded and its partition materialized by the assets, described by
+    ``Structured``: its key and the run's result."""
     with dg.instance_for_test() as instance:
         shutil.copyfile(source, settings.upload_dir / source.name)
         key = receive(settings.upload_dir, source.name, Records(settings.db_url)).key
         instance.add_dynamic_partitions(uploads_partitions.name, [key])
         result = dg.materialize(ASSETS, partition_key=key, instance=instance,
                                 resources=with_hooks(build_resources(settings), Structured()))
-        assert result.success
-        shown = result.asset_materializations_for_node("file_description")[0].metadata
-        assert shown["tables"].value == 2
-        assert "### Quarterly report" in str(shown["preview"].value)
+    return key, result
+
+
+@pytest.fixture()
+def described(settings: Settings, tmp_path: Path) -> str:
+    """The key of a file described with markdown, tables and properties by the assets."""
+    source = tmp_path / "report.txt"
+    source.write_text("Quarterly report. Sales rose in every region.\n")
+    key, result = _materialize(settings, source)
+    assert result.success
+    shown = result.asset_materializations_for_node("file_description")[0].metadata
+    assert shown["tables"].value == 2
+    assert "### Quarterly report" in str(shown["preview"].value)
     return key
 
 
@@ -219,12 +226,8 @@ def test_a_cut_is_noted_in_the_details(settings: Settings, tmp_path: Path,
                         lambda markdown, tables: keep(markdown, tables, max_chars=60))
     source = tmp_path / "report.txt"
     source.write_text("Quarterly report.\n")
-    with dg.instance_for_test() as instance:
-        shutil.copyfile(source, settings.upload_dir / source.name)
-        key = receive(settings.upload_dir, source.name, Records(settings.db_url)).key
-        instance.add_dynamic_partitions(uploads_partitions.name, [key])
-        assert dg.materialize(ASSETS, partition_key=key, instance=instance,
-                              resources=with_hooks(build_resources(settings), Structured())).success
+    key, result = _materialize(settings, source)
+    assert result.success
     record = Records(settings.db_url).files.get(key)
     assert record is not None and record.details is not None
     assert record.details["structure_cut"].startswith("Markdown cut to ")
