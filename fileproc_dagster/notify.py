@@ -3,7 +3,8 @@
 Every notification is logged and appended to a JSON-lines outbox; real targets (e-mail, Slack,
 webhooks...) are Apprise URLs. The ledger row is written before sending and stamped after, and
 the outbox is checked for the notification's id before appending, so a retry after a crash
-anywhere in between appends nothing twice.
+anywhere in between appends nothing twice. An attempt holds the notification while it sends;
+another attempt at it (a step run twice at once) waits.
 
 Each target is sent to on its own and the ledger notes each one that accepts: a target that is
 down or refuses (an HTTP 500, a closed SMTP port) raises ``Undelivered`` naming it, the
@@ -21,18 +22,24 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from fileproc_dagster.errors import Undelivered
+from fileproc_dagster.errors import TransientError, Undelivered
+from fileproc_dagster.storage.ledger import HOLD_S, Ledger
 from fileproc_dagster.storage.records import Records
 
 log = logging.getLogger(__name__)
+
+NOTE_PATIENCE_S = HOLD_S / 2  # noting a delivery outlasts a database restart, not the hold
+_NOTE_RETRY_S = 2.0
+_HELD_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,28 @@ class Target:
         return f"target {self.number} of FILEPROC_NOTIFY_URLS ({self.shown})"
 
 
+def _patiently(note: Callable[..., None], *args: str) -> None:
+    """Note what a target accepted, waiting out a database outage of up to NOTE_PATIENCE_S:
+    the target has the message, and a note lost would have it told again."""
+    gives_up = time.monotonic() + NOTE_PATIENCE_S
+    while True:
+        try:
+            note(*args)
+            return
+        except TransientError as exc:
+            if time.monotonic() > gives_up:
+                raise
+            log.warning("%s; noting the delivery again in %.0f s", exc, _NOTE_RETRY_S)
+            time.sleep(_NOTE_RETRY_S)
+
+
+def _let_go(ledger: Ledger, notification: Notification) -> None:
+    """Release a notification this attempt could not finish; with the database down, its
+    hold lapses instead."""
+    with suppress(TransientError):
+        ledger.release(notification.key, notification.event)
+
+
 class Notifier:
     """Outbox plus optional Apprise targets; ``urls`` may hold secrets and is never logged."""
 
@@ -211,7 +240,8 @@ class Notifier:
             for target in (t for t in targets if t.id not in have):
                 failure = self._tell(target, notification, complaints)
                 if failure is None:
-                    ledger.mark_delivered(notification.key, notification.event, target.id)
+                    _patiently(ledger.mark_delivered, notification.key, notification.event,
+                               target.id)
                 else:
                     failures.append(failure)
         if failures:
@@ -237,19 +267,35 @@ class Notifier:
         """Send unless the ledger says it was sent; True if it was sent now.
 
         The outbox line is written first, exactly once; then each target still owed the
-        message is told (at least once: a crash between its answer and the ledger's note
-        tells it again). Targets that do not accept it raise ``Undelivered`` naming them,
-        without holding back the outbox line or the file, which is done; the ledger keeps the
-        notification owed to them until a resend gets through.
+        message is told, and the ledger notes it (a database outage in between is waited
+        out, so the target is not told twice). Targets that do not accept it raise
+        ``Undelivered`` naming them, without holding back the outbox line or the file, which
+        is done; the ledger keeps the notification owed to them until a resend gets through.
+        Another attempt sending the same notification at the same time is waited for.
         """
-        claim = records.ledger.claim(notification.key, notification.event,
-                                     notification.message)
+        claim = self._claim(notification, records.ledger)
         if claim is None:
             return False
         log.info("notification: %s", notification.message)
-        # Only an attempt that died half-way needs the outbox scan.
-        if claim == "new" or not self._in_outbox(notification.id):
-            self._append(notification)
-        self._send_targets(notification, records, resumed=claim == "resumed")
+        try:
+            # Only an attempt that died half-way needs the outbox scan.
+            if claim == "new" or not self._in_outbox(notification.id):
+                self._append(notification)
+            self._send_targets(notification, records, resumed=claim == "resumed")
+        except Exception:
+            _let_go(records.ledger, notification)
+            raise
         records.ledger.mark_sent(notification.key, notification.event)
         return True
+
+    @staticmethod
+    def _claim(notification: Notification, ledger: Ledger) -> str | None:
+        """The ledger's claim, once no other attempt holds the notification."""
+        waited_until = time.monotonic() + 2 * HOLD_S
+        while (claim := ledger.claim(notification.key, notification.event,
+                                     notification.message)) == "held":
+            if time.monotonic() > waited_until:
+                raise TransientError(f"notification {notification.id} is held by another "
+                                     f"attempt for over {2 * HOLD_S:.0f} s")
+            time.sleep(_HELD_POLL_S)
+        return claim

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from fileproc_dagster.errors import Undelivered
+from fileproc_dagster import notify
+from fileproc_dagster.errors import TransientError, Undelivered
 from fileproc_dagster.notify import Notification, Notifier, Target, stored_at
 from fileproc_dagster.storage.objects import LocalObjectStore, object_key
 from fileproc_dagster.storage.records import Records
@@ -43,8 +46,9 @@ def test_resumed_attempt_does_not_append_twice(tmp_path: Path) -> None:
     key = records.uploads.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
     notifier = Notifier(tmp_path / "outbox.jsonl")
     note = Notification(key, "processed", "Processed k.txt")
-    # An attempt that claimed and wrote the outbox line, then died before stamping the ledger.
-    records.ledger.claim(key, "processed", note.message)
+    # An attempt that claimed and wrote the outbox line, then died before stamping the ledger
+    # (its hold has lapsed).
+    records.ledger.claim(key, "processed", note.message, hold_s=0)
     notifier._append(note)
     assert notifier.send_once(note, records)
     assert len((tmp_path / "outbox.jsonl").read_text().splitlines()) == 1
@@ -130,3 +134,43 @@ def test_a_sender_that_raises_is_a_failure_of_its_target_alone(
     assert caught.value.failures == ["target 1 of FILEPROC_NOTIFY_URLS (json://example.org) did "
                                      "not accept the message: RuntimeError in Apprise"]
     assert webhook_receiver.accepted == ["Processed k.txt"]
+
+
+def test_a_second_attempt_at_once_waits_for_the_first_and_sends_nothing(
+        tmp_path: Path, records: Records, webhook_receiver: WebhookReceiver) -> None:
+    # A step that Celery handed to a second worker while the first still ran it.
+    key = records.uploads.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    note = Notification(key, "processed", "Processed k.txt")
+    notifier = Notifier(tmp_path / "outbox.jsonl", [webhook_receiver.url()])
+    assert records.ledger.claim(key, note.event, note.message) == "new"  # the first attempt
+    second: list[bool] = []
+    waiting = threading.Thread(target=lambda: second.append(notifier.send_once(note, records)))
+    waiting.start()
+    time.sleep(1.5)
+    assert waiting.is_alive() and webhook_receiver.posts == []  # it waits, it sends nothing
+    target = Target(1, webhook_receiver.url())
+    records.ledger.mark_delivered(key, note.event, target.id)  # the first one's work
+    records.ledger.mark_sent(key, note.event)
+    waiting.join(10)
+    assert second == [False] and webhook_receiver.posts == []
+
+
+def test_a_database_outage_after_a_target_accepted_does_not_tell_it_twice(
+        tmp_path: Path, records: Records, webhook_receiver: WebhookReceiver,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    key = records.uploads.receive("k-abababababab", "k.txt", "ab" * 32, 5, 1).key
+    note = Notification(key, "processed", "Processed k.txt")
+    notifier = Notifier(tmp_path / "outbox.jsonl", [webhook_receiver.url()])
+    real, outage = records.ledger.mark_delivered, [2]
+
+    def noted_once_the_database_is_back(*args: str) -> None:
+        if outage[0]:
+            outage[0] -= 1
+            raise TransientError("records database unavailable (test): connection refused")
+        real(*args)
+
+    monkeypatch.setattr(records.ledger, "mark_delivered", noted_once_the_database_is_back)
+    monkeypatch.setattr(notify, "_NOTE_RETRY_S", 0.05)
+    assert notifier.send_once(note, records)
+    assert not notifier.send_once(note, records)
+    assert webhook_receiver.accepted == [note.message]

@@ -68,6 +68,11 @@ def test_failures_keep_a_reason_and_can_be_reopened(records: Records) -> None:
 def test_notification_ledger(records: Records) -> None:
     key = records.uploads.receive("k-abababababab", "k.txt", SHA, 5, 1).key
     assert records.ledger.claim(key, "processed", "m") == "new"
+    # Held by the attempt sending it: another attempt is told so and takes nothing.
+    assert records.ledger.claim(key, "processed", "m") == "held"
+    records.ledger.release(key, "processed")  # that attempt gave up
+    assert records.ledger.claim(key, "processed", "m", hold_s=0) == "resumed"
+    # An attempt that died: its hold lapses and the next attempt resumes.
     assert records.ledger.claim(key, "processed", "m") == "resumed"
     records.ledger.mark_sent(key, "processed")
     assert records.ledger.claim(key, "processed", "m") is None

@@ -3,17 +3,24 @@ crash or a target that is down never loses one or sends it twice.
 
 With several targets, each one that accepts a message is noted, and the message is stamped
 sent once all of them have it: a resend goes only to the targets still owed it.
+
+One attempt at a time sends a message: the attempt that claims it holds it for a while
+(``held_until``), and another attempt at the same message (a step Celery handed to a second
+worker while the first still ran it, a run retried beside the one it replaces) is told it is
+held and waits.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.files import now
 from fileproc_dagster.storage.schema import contents, files, notification_deliveries, notifications
+
+HOLD_S = 120.0  # longer than telling every target takes, timeouts included
 
 
 class Ledger:
@@ -22,22 +29,46 @@ class Ledger:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def claim(self, key: str, event: str, message: str) -> str | None:
-        """Enter a notification: "new", "resumed" (an earlier try died before it was stamped
-        sent), or None when it was already sent."""
+    def claim(self, key: str, event: str, message: str, hold_s: float = HOLD_S) -> str | None:
+        """Enter a notification and hold it for ``hold_s`` seconds.
+
+        "new"; "resumed" when an earlier attempt died or gave up before stamping it sent;
+        "held" when another attempt is sending it now (nothing is held then); None when it
+        was sent.
+        """
+        at = now()
+        this = (notifications.c.key == key) & (notifications.c.event == event)
+        hold = {"held_until": at + timedelta(seconds=hold_s)}
+        try:
+            with self.db.transaction() as conn:
+                # On PostgreSQL a concurrent claim waits here for this row, then finds it held.
+                if conn.execute(notifications.update().where(
+                        this, notifications.c.sent_at.is_(None),
+                        sa.or_(notifications.c.held_until.is_(None),
+                               notifications.c.held_until < at)).values(hold)).rowcount:
+                    return "resumed"
+                sent = conn.execute(sa.select(notifications.c.sent_at).where(this)).one_or_none()
+                if sent is None:
+                    conn.execute(notifications.insert().values(
+                        key=key, event=event, message=message, **hold))
+                    return "new"
+                return "held" if sent[0] is None else None
+        except sa.exc.IntegrityError:
+            return "held"  # another attempt entered it at the same moment
+
+    def release(self, key: str, event: str) -> None:
+        """Let go of a notification not stamped sent, so the next attempt need not wait."""
         with self.db.transaction() as conn:
-            sent = conn.execute(sa.select(notifications.c.sent_at).where(
-                notifications.c.key == key, notifications.c.event == event)).one_or_none()
-            if sent is None:
-                conn.execute(notifications.insert().values(key=key, event=event, message=message))
-                return "new"
-            return "resumed" if sent[0] is None else None
+            conn.execute(notifications.update().where(
+                notifications.c.key == key, notifications.c.event == event,
+                notifications.c.sent_at.is_(None)).values(held_until=None))
 
     def mark_sent(self, key: str, event: str) -> None:
         """Stamp a notification sent to every target; the notes of who had it are dropped."""
         with self.db.transaction() as conn:
             conn.execute(notifications.update().where(
-                notifications.c.key == key, notifications.c.event == event).values(sent_at=now()))
+                notifications.c.key == key, notifications.c.event == event).values(
+                    sent_at=now(), held_until=None))
             conn.execute(notification_deliveries.delete().where(
                 notification_deliveries.c.key == key, notification_deliveries.c.event == event))
 

@@ -127,6 +127,8 @@ notifications = sa.Table(
     sa.Column("event", sa.String(64), primary_key=True),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("sent_at", UtcDateTime()),
+    # Until when the attempt sending it holds it (another attempt waits; see Ledger.claim).
+    sa.Column("held_until", UtcDateTime()),
 )
 
 # One row per notification and target that accepted it; ``target`` is a digest of the
