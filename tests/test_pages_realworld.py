@@ -117,6 +117,7 @@ def test_the_scorer_finds_the_transcript_in_a_longer_reading() -> None:
     assert transcript_accuracy(transcript, "") == 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=False, reason=ISSUE)
 def test_no_page_reads_worse_than_plain_tesseract() -> None:
     worse = [(r.name, r.ours, r.tesseract) for r in readings()
@@ -124,6 +125,7 @@ def test_no_page_reads_worse_than_plain_tesseract() -> None:
     assert worse == []
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=False, reason="issue 21: the page/photo call is made from pixels")
 def test_every_document_is_called_a_document_and_every_photo_a_photo() -> None:
     wrong = [(r.name, r.kind, str(r.called)) for r in readings()
@@ -131,6 +133,7 @@ def test_every_document_is_called_a_document_and_every_photo_a_photo() -> None:
     assert wrong == []
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=False, reason=ISSUE)
 def test_median_and_minimum_word_accuracy_of_the_pages() -> None:
     pages = {r.name: r.ours for r in readings() if r.document}
