@@ -1,7 +1,7 @@
 """The benchmark command: ``python -m benchmarks [--quick] [--only a,b]``.
 
-Benchmarks: throughput, burst, overhead, latency, scale, memory, retention, formats (all by
-default; formats needs no corpus: it reads the real files of tests/realworld).
+Benchmarks: throughput, burst, overhead, latency, scale, memory, retention, formats, pages (all
+by default; formats and pages need no corpus: they read the real files of tests/realworld).
 Results go to ``benchmarks/out/results-<time>.json`` and a Markdown summary next to it.
 """
 
@@ -24,8 +24,9 @@ from benchmarks.common import BENCH_ROOT, code_under_test, default_corpus, log, 
 from benchmarks.pg import DEFAULT_ADMIN_URL
 from benchmarks.procs import become_subreaper
 
-ALL = ("throughput", "burst", "overhead", "latency", "scale", "memory", "retention", "formats")
-NO_CORPUS = {"formats"}  # reads tests/realworld
+ALL = ("throughput", "burst", "overhead", "latency", "scale", "memory", "retention", "formats",
+       "pages")
+NO_CORPUS = {"formats", "pages"}  # read tests/realworld
 REAL_PATH = {"throughput", "burst", "latency", "memory"}
 
 
@@ -75,7 +76,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--burst-files", type=int, help="files of the cold burst (default 30)")
     parser.add_argument("--repeats", type=int,
                         help="runs of throughput and of the cold burst, each between two floor "
-                        "runs, and of the formats benchmark (default 3; 1 with --quick)")
+                        "runs, and of the formats and pages benchmarks (default 3; 1 with --quick)")
     parser.add_argument("--scale-sizes", help="partition counts, e.g. 1000,10000,100000")
     parser.add_argument("--arrivals", type=int,
                         help="arrivals simulated with retirement (default 1,000,000)")
@@ -160,6 +161,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return {**figures, "table": table(figures)}
 
         _timed(results, "formats", formats)
+    if "pages" in args.parts:
+        from benchmarks.pages import run_pages
+        from benchmarks.pages import table as pages_table
+
+        def pages() -> dict[str, Any]:
+            figures = run_pages(args.repeats or sizes.repeats)
+            return {**figures, "table": pages_table(figures)}
+
+        _timed(results, "pages", pages)
     results["total_s"] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -1,10 +1,16 @@
-"""Pages made the way real uploads go wrong: phone photos of a page, scans with a bad OCR layer.
+"""Pages made the way real uploads go wrong: phone photos of a page, scans with a bad OCR layer;
+and the measures of real pages (tests/realworld/pages) against plain tesseract.
 
 ``render_page`` sets text in a real TrueType font on an A4 page at 300 dpi; ``photograph``
 turns it into what a phone makes of it (light falling off to one side, ink and paper greyer,
 blur, a small picture, sensor noise, JPEG); ``scanned_pdf`` wraps a page image in a PDF with
 a text layer laid over it the way OCR engines do (invisible text, render mode 3), or any other
 layer the test asks for. Scoring uses the corpus's own scorer when the corpus is there.
+
+``transcript_accuracy`` scores a reading against a transcript of a page's first lines: the
+part of the reading that best matches the transcript (an alignment free at both ends), scored
+as the corpus scores OCR. ``plain_tesseract`` and ``text_layer`` are the baselines: what
+``tesseract FILE -`` reads, and a PDF's own text.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import importlib.util
 import io
 import os
 import re
+import subprocess
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -141,3 +149,85 @@ def word_accuracy(expected: str, got: str) -> float:
         return re.findall(r"\w+", text.casefold())
 
     return difflib.SequenceMatcher(None, words(expected), words(got)).ratio()
+
+
+def _tokens(text: str) -> list[str]:
+    """The corpus scorer's words (case-folded, punctuation dropped); without it, plain words."""
+    if _SCORER is not None:
+        return list(_SCORER.tokens(text))  # type: ignore[attr-defined]
+    return re.findall(r"\w+", text.casefold())
+
+
+def matching_part(transcript: list[str], reading: list[str]) -> tuple[int, int]:
+    """Where in ``reading`` the words of ``transcript`` are: the slice of fewest word edits.
+
+    A semi-global alignment: words before and after the slice cost nothing, so a page read in
+    another order (a margin, another column first) is scored on the part that is the transcript.
+    """
+    # One row per transcript word: (edits, start of the slice) for each end in the reading.
+    row = [(0, j) for j in range(len(reading) + 1)]
+    for word in transcript:
+        next_row = [(row[0][0] + 1, 0)]
+        for j, seen in enumerate(reading, 1):
+            edits, start = row[j - 1]
+            best = (edits + (word != seen), start)
+            if row[j][0] + 1 < best[0]:  # the transcript's word is missing from the reading
+                best = (row[j][0] + 1, row[j][1])
+            if next_row[j - 1][0] + 1 < best[0]:  # the reading has an extra word
+                best = (next_row[j - 1][0] + 1, next_row[j - 1][1])
+            next_row.append(best)
+        row = next_row
+    end = min(range(len(row)), key=lambda j: (row[j][0], j))
+    return row[end][1], end
+
+
+def transcript_accuracy(transcript: str, reading: str) -> float:
+    """Word accuracy (1 - WER, floored at 0) of the part of ``reading`` matching ``transcript``."""
+    expected, got = _tokens(transcript), _tokens(reading)
+    if not expected:
+        return 1.0 if not got else 0.0
+    start, end = matching_part(expected, got)
+    return word_accuracy(" ".join(expected), " ".join(got[start:end]))
+
+
+def _tesseract_env() -> dict[str, str]:
+    # One thread, as our pipeline runs it: OpenMP threads spin while they wait and would bill
+    # the plain run CPU that does no reading.
+    return {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+
+def plain_tesseract(path: Path, dpi: int = 300) -> str:
+    """``tesseract FILE -``; a PDF's pages are rendered at ``dpi`` first, each read so."""
+    if path.suffix.lower() != ".pdf":
+        return _tesseract(path)
+    import pypdfium2 as pdfium
+
+    texts = []
+    with tempfile.TemporaryDirectory() as scratch:
+        document = pdfium.PdfDocument(str(path))
+        try:
+            for index in range(len(document)):
+                page_png = Path(scratch) / f"page-{index + 1}.png"
+                document[index].render(scale=dpi / 72).to_pil().save(page_png)
+                texts.append(_tesseract(page_png))
+        finally:
+            document.close()
+    return "\n".join(texts)
+
+
+def _tesseract(path: Path) -> str:
+    done = subprocess.run(["tesseract", str(path), "-"], capture_output=True, check=True,
+                          env=_tesseract_env(), timeout=600)
+    return done.stdout.decode("utf-8", "replace")
+
+
+def text_layer(path: Path) -> str:
+    """A PDF's own text (its OCR layer for a searchable scan), page after page."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(path))
+    try:
+        return "\n".join(document[i].get_textpage().get_text_range()
+                         for i in range(len(document)))
+    finally:
+        document.close()
