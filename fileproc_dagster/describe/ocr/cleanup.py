@@ -31,6 +31,8 @@ _SMALL_PITCH = 20.0
 _TARGET_PITCH = 26.0
 _MAX_TEXT_SCALE = 3.0
 _MIN_PITCH = 6  # closer than this the "lines" are texture or noise, not text
+_MIN_LETTER = 3  # px: smaller blobs are specks (a letter needs 3 px to be one at all)
+_MIN_LETTERS = 30  # letter-shaped blobs needed before their median height means anything
 
 
 def clean_scan(grey: np.ndarray) -> np.ndarray:
@@ -123,3 +125,25 @@ def text_scale(
     if pitch is None or pitch >= small_pitch:
         return 1.0
     return min(target_pitch / pitch, _MAX_TEXT_SCALE)
+
+
+def text_height(grey: np.ndarray) -> float | None:
+    """Height in px of the page's typical letter (the x-height of mixed text, the cap height
+    of capitals), from the ink's connected components; None when too few look like letters.
+
+    Half the letters of a line or more are x-height letters, so the median height of
+    letter-sized blobs is the x-height; specks, rules, pictures and touching lines fall
+    outside the letter shape and are left out.
+    """
+    h, w = grey.shape
+    factor = 1.0 if max(h, w) <= 2000 else 2000 / max(h, w)  # enough for 4 px letters at A4
+    small = grey if factor == 1.0 else cv2.resize(
+        grey, (max(round(w * factor), 1), max(round(h * factor), 1)), interpolation=cv2.INTER_AREA)
+    _, ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    heights = [bh for _, _, bw, bh, area in stats[1:count]
+               if _MIN_LETTER <= bh <= small.shape[0] / 8 and bw <= 3 * bh
+               and area >= 0.15 * bw * bh]
+    if len(heights) < _MIN_LETTERS:
+        return None
+    return float(np.median(heights)) / factor

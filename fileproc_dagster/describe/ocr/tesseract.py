@@ -25,7 +25,7 @@ from PIL import Image
 from fileproc_dagster.describe.ocr.cleanup import clean_scan, prepare_page
 from fileproc_dagster.errors import FileprocError, StepTimeout
 
-__all__ = ["CONFIDENT", "OcrResult", "clean_scan", "estimate_skew", "ocr_image", "rotate"]
+__all__ = ["CONFIDENT", "OcrResult", "clean_scan", "estimate_skew", "ocr_image", "rotate", "word_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +221,7 @@ def _tesseract(
     lines: list[str] = []
     current: list[str] = []
     last_line: tuple[str, str, str] | None = None
-    rows = [cells for row in done.stdout.decode("utf-8", errors="replace").splitlines()[1:]
-            if len(cells := row.split("\t", 11)) == 12 and cells[0] == "5" and cells[11].strip()]
+    rows = _word_rows(done.stdout)
     noise = _noise_blocks(rows)  # only word rows (level 5) carry text
     for cells in rows:
         if cells[2] in noise:
@@ -239,6 +238,21 @@ def _tesseract(
     if current:
         lines.append(" ".join(current))
     return confidences, lines
+
+
+def word_rows(grey: np.ndarray, language: str, timeout_s: float) -> list[list[str]]:
+    """Tesseract's TSV rows of the words it reads on ``grey`` as it is (no clean-up): level,
+    page, block, paragraph, line, word, left, top, width, height, confidence, text."""
+    done = _run(grey, ["-l", language, "tsv"], _Budget(time.monotonic() + timeout_s, timeout_s))
+    if done.returncode != 0:
+        raise FileprocError(f"tesseract failed ({done.returncode}): "
+                            f"{done.stderr.decode(errors='replace').strip()}")
+    return _word_rows(done.stdout)
+
+
+def _word_rows(tsv: bytes) -> list[list[str]]:
+    return [cells for row in tsv.decode("utf-8", errors="replace").splitlines()[1:]
+            if len(cells := row.split("\t", 11)) == 12 and cells[0] == "5" and cells[11].strip()]
 
 
 def _noise_blocks(rows: list[list[str]]) -> set[str]:
