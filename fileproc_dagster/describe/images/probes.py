@@ -115,7 +115,7 @@ def page_evidence(frame: Image.Image, options: ExtractOptions, *,
     capture of a page, small and dark on one side, is judged by what OCR can read on it. A
     page turned a little is straightened when the first band reads poorly.
     """
-    grey = np.asarray(_on_white(frame), dtype=np.uint8)
+    grey: np.ndarray = np.asarray(_on_white(frame), dtype=np.uint8)
     letters = text_height(grey)
     scale = _check_scale(grey.shape, letters)
     if scale != 1.0:

@@ -17,6 +17,7 @@ import re
 import subprocess
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import cv2
 import numpy as np
@@ -25,7 +26,8 @@ from PIL import Image
 from fileproc_dagster.describe.ocr.cleanup import clean_scan, prepare_page
 from fileproc_dagster.errors import FileprocError, StepTimeout
 
-__all__ = ["CONFIDENT", "OcrResult", "clean_scan", "estimate_skew", "ocr_image", "rotate", "word_rows"]
+__all__ = ["CONFIDENT", "OcrResult", "clean_scan", "estimate_skew", "ocr_image", "rotate",
+           "word_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ class OcrResult:
     detected: str = ""
     detected_probability: float = 0.0
     script: str = ""
+    # Filled in by second_read.second_opinion when the page was read a second way.
+    second_opinion: dict[str, Any] | None = None
 
 
 def ocr_image(
