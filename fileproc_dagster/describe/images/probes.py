@@ -30,17 +30,20 @@ log = logging.getLogger(__name__)
 # (short ones: a title page, a form), read page by page as a document.
 STACK_PAGE_WORDS = 3
 STACK_PAGES_CHECKED = 3
-_DECODE_SIDE = 2400  # px the picture is decoded at for the check: 7 pt print on A4 still legible
+_DECODE_SIDE = 1600  # px the picture is decoded at for the check: 6 pt print on A4 still legible
 # The check reads the picture scaled so its letters are about _CHECK_LETTER px high: enough for
 # tesseract to be sure of words, small enough to be cheap. A 300 dpi scan of 11 pt print is
-# reduced ~2.5x; a capture a few hundred px wide is enlarged up to _CHECK_MAX_ENLARGE times.
-_CHECK_LETTER = 10.0
+# reduced ~3x; a capture a few hundred px wide is enlarged up to _CHECK_MAX_ENLARGE times.
+_CHECK_LETTER = 8.0
 _CHECK_MAX_ENLARGE = 4.0
 _CHECK_SIDE = 1000  # px, when no letters are measured (a photo): the long side for the check
 _CHECK_MAX_PIXELS = 3_000_000
-# The check reads a band of the picture at a time, the inkiest first, and stops once the
-# call is settled; a photo costs at most _MAX_BANDS readings.
-_BAND_HEIGHT = 334
+_MEASURE_SIDE = 1200  # px the letters are measured at: 7 pt print on A4 is 5 px there
+# The check reads a band of the picture at a time (about _BAND_PIXELS, eight lines or so of
+# print), the inkiest first, and stops once the call is settled; a photo costs at most
+# _MAX_BANDS readings.
+_BAND_PIXELS = 160_000
+_MIN_BAND_HEIGHT = 120
 _MAX_BANDS = 4
 _BLANK_BANDS = 2  # the inkiest bands that read nothing at all: a photo, no further bands
 _SKEW_SIDE = 600
@@ -116,7 +119,7 @@ def page_evidence(frame: Image.Image, options: ExtractOptions, *,
     page turned a little is straightened when the first band reads poorly.
     """
     grey: np.ndarray = np.asarray(_on_white(frame), dtype=np.uint8)
-    letters = text_height(grey)
+    letters = text_height(grey, max_side=_MEASURE_SIDE)
     scale = _check_scale(grey.shape, letters)
     if scale != 1.0:
         size = (max(round(grey.shape[1] * scale), 1), max(round(grey.shape[0] * scale), 1))
@@ -166,8 +169,8 @@ def _check_scale(shape: tuple[int, ...], letters: float | None) -> float:
 
 def _inkiest_bands(grey: np.ndarray) -> list[tuple[int, int]]:
     """Bands of the page (top, bottom), the most ink first, at most _MAX_BANDS of them."""
-    height = grey.shape[0]
-    bands = max(1, round(height / _BAND_HEIGHT))
+    height, width = grey.shape
+    bands = max(1, round(height / max(_BAND_PIXELS // max(width, 1), _MIN_BAND_HEIGHT)))
     step = -(-height // bands)
     overlap = 20  # px: a text line cut by a band edge is read whole in one of the two bands
     spans = [(max(0, top - overlap), min(height, top + step)) for top in range(0, height, step)]

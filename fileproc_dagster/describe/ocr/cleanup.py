@@ -139,7 +139,7 @@ def text_scale(
     return min(target_pitch / pitch, _MAX_TEXT_SCALE)
 
 
-def text_height(grey: np.ndarray) -> float | None:
+def text_height(grey: np.ndarray, max_side: int = 2000) -> float | None:
     """Height in px of the page's typical letter (the x-height of mixed text, the cap height
     of capitals), from the ink's connected components; None when too few look like letters.
 
@@ -148,7 +148,8 @@ def text_height(grey: np.ndarray) -> float | None:
     outside the letter shape and are left out.
     """
     h, w = grey.shape
-    factor = 1.0 if max(h, w) <= 2000 else 2000 / max(h, w)  # enough for 4 px letters at A4
+    # 2000 px keeps 6 pt print on A4 measurable; a rough measure can do with less.
+    factor = 1.0 if max(h, w) <= max_side else max_side / max(h, w)
     small = grey if factor == 1.0 else cv2.resize(
         grey, (max(round(w * factor), 1), max(round(h * factor), 1)), interpolation=cv2.INTER_AREA)
     _, ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)

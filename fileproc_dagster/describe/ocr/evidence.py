@@ -31,7 +31,7 @@ class Evidence:
     line_area: int  # px inside those lines' boxes
     area: int  # px read
     bilevel: bool = False  # a black-and-white picture: a fax, a scanner's B/W mode
-    text_height: float | None = None  # px of a typical letter in the picture as stored
+    text_height: float | None = None  # px of a typical letter, as decoded for the reading
     scale: float = 1.0  # how the picture was scaled for the reading
 
     @property
