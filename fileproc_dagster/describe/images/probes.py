@@ -35,6 +35,11 @@ _DECODE_SIDE = 1600  # px the picture is decoded at for the check: 6 pt print on
 # tesseract to be sure of words, small enough to be cheap. A 300 dpi scan of 11 pt print is
 # reduced ~3x; a capture a few hundred px wide is enlarged up to _CHECK_MAX_ENLARGE times.
 _CHECK_LETTER = 8.0
+# A 1-bit picture loses its strokes when reduced (grey mush between black and white): it is
+# decoded larger and read with larger letters, and every band is read before calling it a
+# photo (a fax is a page unless nothing readable is on it).
+_BILEVEL_DECODE_SIDE = 3200
+_BILEVEL_CHECK_LETTER = 14.0
 _CHECK_MAX_ENLARGE = 4.0
 _CHECK_SIDE = 1000  # px, when no letters are measured (a photo): the long side for the check
 _CHECK_MAX_PIXELS = 3_000_000
@@ -63,7 +68,8 @@ def probe_picture(path: Path, mime: str, options: ExtractOptions) -> Detection:
         with open_image(path, options.max_image_pixels) as image:
             fmt = str(image.format)
             bilevel = is_bilevel(image)
-            frame = decode_frame(image, max_side=_DECODE_SIDE)
+            frame = decode_frame(image, max_side=_BILEVEL_DECODE_SIDE if bilevel else
+                                 _DECODE_SIDE)
             skip = _not_a_page(image, frame)
     except BadInput as exc:
         if exc.verdict != "unsupported":
@@ -104,8 +110,10 @@ def _next_pages_words(path: Path, options: ExtractOptions) -> list[int]:
             image.seek(index)
             if image.width * image.height > options.max_image_pixels:
                 break
-            frame = decode_frame(image, max_side=_DECODE_SIDE)
-            counts.append(page_evidence(frame, options).confident_words)
+            bilevel = is_bilevel(image)
+            frame = decode_frame(image, max_side=_BILEVEL_DECODE_SIDE if bilevel else
+                                 _DECODE_SIDE)
+            counts.append(page_evidence(frame, options, bilevel=bilevel).confident_words)
     return counts
 
 
@@ -120,7 +128,8 @@ def page_evidence(frame: Image.Image, options: ExtractOptions, *,
     """
     grey: np.ndarray = np.asarray(_on_white(frame), dtype=np.uint8)
     letters = text_height(grey, max_side=_MEASURE_SIDE)
-    scale = _check_scale(grey.shape, letters)
+    scale = _check_scale(grey.shape, letters,
+                         _BILEVEL_CHECK_LETTER if bilevel else _CHECK_LETTER)
     if scale != 1.0:
         size = (max(round(grey.shape[1] * scale), 1), max(round(grey.shape[0] * scale), 1))
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA if scale < 1 else
@@ -141,7 +150,8 @@ def page_evidence(frame: Image.Image, options: ExtractOptions, *,
         first = read(grey, bands[0])
     found = Evidence(0, 0, 0, 0, bilevel, letters, scale) + first
     for number, band in enumerate(bands[1:], start=2):
-        if settled(found) or (number > _BLANK_BANDS and not found.confident_words):
+        blank = number > _BLANK_BANDS and not found.confident_words and not bilevel
+        if settled(found) or blank:
             break
         found = found + read(grey, band)
     return found
@@ -156,13 +166,13 @@ def _skew(grey: np.ndarray) -> float:
     return estimate_skew(cv2.resize(grey, size, interpolation=cv2.INTER_AREA))
 
 
-def _check_scale(shape: tuple[int, ...], letters: float | None) -> float:
-    """How much to scale a picture for the check: letters to _CHECK_LETTER px, in budget."""
+def _check_scale(shape: tuple[int, ...], letters: float | None, target: float) -> float:
+    """How much to scale a picture for the check: letters to ``target`` px, in budget."""
     h, w = shape[:2]
     if letters is None:
         scale = min(_CHECK_SIDE / max(h, w), 1.0)
     else:
-        scale = min(_CHECK_LETTER / letters, _CHECK_MAX_ENLARGE)
+        scale = min(target / letters, _CHECK_MAX_ENLARGE)
     scale = min(scale, (_CHECK_MAX_PIXELS / max(h * w, 1)) ** 0.5)
     return 1.0 if 0.9 <= scale <= 1.1 else scale
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-_GRAIN = 3.0  # mean grey change a 3x3 median makes; clean scans ~0.3, a grainy copy ~7
+_GRAIN = 4.0  # mean grey change a 3x3 median makes; clean scans ~0.3, a grainy copy ~7
 _WHITE_PAPER = 230.0  # background median at or above this counts as white paper...
 _EVEN_PAPER = 25.0  # ...when its 5-95 percentile spread is at most this
 # Line pitch (px from one text line to the next) tesseract reads best on blurred, photographed
@@ -35,7 +35,7 @@ _MIN_PITCH = 6  # closer than this the "lines" are texture or noise, not text
 # 600 dpi scan of large print is reduced. (Small letters are enlarged by line pitch: enlarging
 # blurred photographed letters to their measured comfortable size costs accuracy, 0.93 -> 0.89
 # on a 900 px phone photo; second_read.py tries it on pages read poorly.)
-_HUGE_LETTER = 64.0
+_HUGE_LETTER = 48.0
 _HUGE_TARGET = 32.0
 _MIN_LETTER = 3  # px: smaller blobs are specks (a letter needs 3 px to be one at all)
 _MIN_LETTERS = 30  # letter-shaped blobs needed before their median height means anything
