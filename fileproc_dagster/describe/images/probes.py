@@ -41,7 +41,7 @@ _CHECK_LETTER = 8.0
 _BILEVEL_DECODE_SIDE = 3200
 _BILEVEL_CHECK_LETTER = 14.0
 _CHECK_MAX_ENLARGE = 4.0
-_CHECK_SIDE = 1000  # px, when no letters are measured (a photo): the long side for the check
+_CHECK_SIDE = 1000  # px: the long side the check reduces a picture to at most
 _CHECK_MAX_PIXELS = 3_000_000
 _MEASURE_SIDE = 1200  # px the letters are measured at: 7 pt print on A4 is 5 px there
 # The check reads a band of the picture at a time (about _BAND_PIXELS, eight lines or so of
@@ -167,12 +167,14 @@ def _skew(grey: np.ndarray) -> float:
 
 
 def _check_scale(shape: tuple[int, ...], letters: float | None, target: float) -> float:
-    """How much to scale a picture for the check: letters to ``target`` px, in budget."""
+    """How much to scale a picture for the check: letters to ``target`` px, in budget.
+
+    Never below _CHECK_SIDE px on the long side: the measure is of the picture's blobs, and
+    a photographed receipt on a wooden table has grain as big as its letters."""
     h, w = shape[:2]
-    if letters is None:
-        scale = min(_CHECK_SIDE / max(h, w), 1.0)
-    else:
-        scale = min(target / letters, _CHECK_MAX_ENLARGE)
+    scale = min(_CHECK_SIDE / max(h, w), 1.0)
+    if letters is not None:
+        scale = max(scale, min(target / letters, _CHECK_MAX_ENLARGE))
     scale = min(scale, (_CHECK_MAX_PIXELS / max(h * w, 1)) ** 0.5)
     return 1.0 if 0.9 <= scale <= 1.1 else scale
 
