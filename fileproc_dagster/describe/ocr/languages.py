@@ -29,6 +29,7 @@ from typing import Any
 
 from PIL import Image
 
+from fileproc_dagster.describe.ocr.second_read import second_opinion
 from fileproc_dagster.describe.ocr.tesseract import TESSERACT, OcrResult, ocr_image
 from fileproc_dagster.errors import StepTimeout
 
@@ -101,7 +102,17 @@ def model_for(iso: str) -> str | None:
 
 def read_page(image: Image.Image, *, language: str = AUTO, timeout_s: float = 120.0,
               clean: bool = True) -> OcrResult:
-    """OCR one page, in the configured language or the one detected (see the module doc)."""
+    """OCR one page, in the configured language or the one detected (see the module doc),
+    and a second way when it reads poorly (``second_read.py``)."""
+    started = time.monotonic()
+    result = _read_in_language(image, language=language, timeout_s=timeout_s, clean=clean)
+    if not clean:
+        return result
+    return second_opinion(image, result, timeout_s=timeout_s - (time.monotonic() - started))
+
+
+def _read_in_language(image: Image.Image, *, language: str, timeout_s: float,
+                      clean: bool) -> OcrResult:
     if language != AUTO:
         result = ocr_image(image, language=language, timeout_s=timeout_s, clean=clean)
         return _with_detection(result, language, "configured")
@@ -176,6 +187,10 @@ def language_details(results: list[OcrResult], text: str, configured: str) -> di
     models = sorted({r.language for r in results})
     details["ocr_language"] = models[0] if len(models) == 1 else models
     details["ocr_language_source"] = "detected" if configured == AUTO else "configured"
+    second = [{"ocr_page": n, **r.second_opinion}
+              for n, r in enumerate(results, start=1) if r.second_opinion]
+    if second:
+        details["ocr_second_opinions"] = second
     scripts = sorted({r.script for r in results if r.script})
     if scripts:
         details["script"] = scripts[0] if len(scripts) == 1 else scripts
