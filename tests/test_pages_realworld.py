@@ -126,7 +126,6 @@ def test_no_page_reads_worse_than_plain_tesseract() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 21: the page/photo call is made from pixels")
 def test_every_document_is_called_a_document_and_every_photo_a_photo() -> None:
     wrong = [(r.name, r.kind, str(r.called)) for r in readings()
              if (r.called is FileKind.DOCUMENT) != r.document]
