@@ -117,3 +117,10 @@ def test_sixteen_bit_scan_is_scaled_not_clipped() -> None:
     page = np.asarray(draw_page(), dtype=np.float32) / 255.0
     deep = (300 + page * 3700).astype(np.uint16)  # 12-bit scanner range: ink 300, paper 4000
     assert accuracy(TEXT, ocr_image(Image.fromarray(deep)).text) >= 0.95
+
+
+@pytest.mark.parametrize("angle", [0.3, -0.3, 0.4])
+def test_a_slight_skew_is_found_too(angle: float) -> None:
+    # Found from a search that starts a degree away: no step lands just under the 0.3 floor.
+    page = draw_page().rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=255)
+    assert estimate_skew(np.asarray(page)) == pytest.approx(-angle, abs=0.1)

@@ -137,11 +137,12 @@ def estimate_skew(grey: np.ndarray) -> float:
     best = float(coarse[int(np.argmax(scores))])
     fine = np.arange(max(best - 1.0, -_MAX_SKEW_DEG), min(best + 1.0, _MAX_SKEW_DEG) + 0.01, 0.1)
     fine_scores = [sharpness(a) for a in fine]
-    best = float(fine[int(np.argmax(fine_scores))])
+    # Rounded before the comparison: a step of 0.1 from -1.0 lands on 0.29999999999999993.
+    best = round(float(fine[int(np.argmax(fine_scores))]), 2)
     # A flat profile (pictures, very little text) gives no trustworthy angle.
     if max(fine_scores) < 1.05 * sharpness(0.0) or abs(best) < 0.3:
         return 0.0
-    return round(best, 2)
+    return best
 
 
 def rotate(grey: np.ndarray, angle: float, fill: float = 255.0) -> np.ndarray:
