@@ -78,7 +78,7 @@ def test_long_text_is_cut_into_windows_within_a_place() -> None:
     assert [len(p.text.split()) for p in cut] == [CHUNK_WORDS, CHUNK_WORDS, 5]
     assert {p.place for p in cut} == {"page 7"}
     plain = passages("a.txt", "", text=" ".join(words))
-    assert [p.ordinal for p in plain] == [0, 1, 2, 3] and plain[1].place == ""
+    assert [p.ordinal for p in plain] == [0, 1, 2, 3] and plain[1].place == "words 1–180"
     huge = passages(None, None, text="word " * (CHUNK_WORDS * (MAX_PASSAGES + 10)))
     assert len(huge) == MAX_PASSAGES
 

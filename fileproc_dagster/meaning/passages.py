@@ -58,7 +58,8 @@ def passages(name: str | None, description: str | None, text: str | None = None,
     elif markdown and markdown.strip():
         found.extend(_structured(markdown))
     elif text and text.strip():
-        found.extend(Passage(0, "", " ".join(window)) for window in _windows(text.split()))
+        found.extend(Passage(0, f"words {start + 1}–{start + len(window)}", " ".join(window))
+                     for start, window in _windows(text.split()))
     return [Passage(i, p.place, p.text, p.page, p.start_s, p.end_s)
             for i, p in enumerate(found[:MAX_PASSAGES])]
 
@@ -71,9 +72,9 @@ def clock(seconds: float) -> str:
             else f"{rest // 60}:{rest % 60:02d}")
 
 
-def _windows(words: list[str], size: int = CHUNK_WORDS) -> Iterator[list[str]]:
+def _windows(words: list[str], size: int = CHUNK_WORDS) -> Iterator[tuple[int, list[str]]]:
     for start in range(0, len(words), size):
-        yield words[start:start + size]
+        yield start, words[start:start + size]
 
 
 def _timed(segments: list[Any]) -> Iterator[Passage]:
