@@ -1,7 +1,7 @@
 """The benchmark command: ``python -m benchmarks [--quick] [--only a,b]``.
 
-Benchmarks: throughput, burst, overhead, latency, scale, memory, retention, formats (all by
-default; formats needs no corpus: it reads the real files of tests/realworld).
+Benchmarks: throughput, burst, overhead, latency, scale, memory, retention, formats, search
+(all by default; formats needs no corpus: it reads the real files of tests/realworld).
 Results go to ``benchmarks/out/results-<time>.json`` and a Markdown summary next to it.
 """
 
@@ -24,7 +24,8 @@ from benchmarks.common import BENCH_ROOT, code_under_test, default_corpus, log, 
 from benchmarks.pg import DEFAULT_ADMIN_URL
 from benchmarks.procs import become_subreaper
 
-ALL = ("throughput", "burst", "overhead", "latency", "scale", "memory", "retention", "formats")
+ALL = ("throughput", "burst", "overhead", "latency", "scale", "memory", "retention", "formats",
+       "search")
 NO_CORPUS = {"formats"}  # reads tests/realworld
 REAL_PATH = {"throughput", "burst", "latency", "memory"}
 
@@ -160,6 +161,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return {**figures, "table": table(figures)}
 
         _timed(results, "formats", formats)
+    if "search" in args.parts:
+        from benchmarks.search import run_search
+        from benchmarks.search import table as search_table
+
+        def search() -> dict[str, Any]:
+            figures = run_search(args.corpus, args.quick)
+            return {**figures, "table": search_table(figures)}
+
+        _timed(results, "search", search)
     results["total_s"] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
