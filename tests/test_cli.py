@@ -302,7 +302,7 @@ def test_search_by_meaning_names_the_passage_similar_and_reindex(settings: Setti
     assert hits[0]["place"].startswith("words 1–") and "payment" in \
         {h["key"]: h["passage"] for h in hits}["k1"]
     plain = fileproc(settings, "search", "cake baking").stdout.splitlines()
-    assert plain[0].split()[2] == "k2" and "words 1–14: Whisk the eggs" in plain[0]
+    assert plain[0].split()[2] == "k2" and "words 1–13: Whisk the eggs" in plain[0]
     near = json.loads(fileproc(settings, "similar", "k1", "--json").stdout)
     assert near[0]["key"] == "k3" and "k1" not in [h["key"] for h in near]
     again = fileproc(settings, "reindex")
