@@ -189,12 +189,7 @@ class Files:
     def find(self, query: str, limit: int = 20, mode: str = "hybrid"
              ) -> list[tuple[Record, finding.Hit]]:
         """Records matching ``query`` by words, meaning or both (``mode``: "hybrid", "words",
-        "meaning"), best first, each with the passage that matched (``finding.py``).
-
-        Example::
-
-            [(r.name, hit.place) for r, hit in records.files.find("late payment", limit=3)]
-        """
+        "meaning"), best first, each with the passage that matched (``finding.py``)."""
         return self._loaded([(h.key, h) for h in finding.find(self.db, query, limit, mode)])
 
     def similar(self, key: str, limit: int = 10) -> list[tuple[Record, finding.Hit]]:
@@ -249,12 +244,8 @@ class Files:
         instead; a key the intake never registered is a ``KeyError``.
         """
         if self.get(key) is None:
-            rows = None
-            if meaning.TRIGGERS & values.keys():
-                with self.db.transaction() as conn:
-                    name = conn.execute(sa.select(contents.c.name).where(
-                        contents.c.key == key)).scalar_one_or_none()
-                rows = meaning.written(self._clean(values), {"name": name})
+            rows = meaning.written(self._clean(values), {"name": self._content_name(key)}
+                                   ) if meaning.TRIGGERS & values.keys() else None
             try:
                 with self.db.transaction() as conn:
                     content = conn.execute(sa.select(contents).where(
@@ -277,6 +268,11 @@ class Files:
             except sa.exc.IntegrityError:
                 pass  # inserted by another process meanwhile: advanced below
         return self.advance(key, state, **values)
+
+    def _content_name(self, key: str) -> str | None:
+        with self.db.transaction() as conn:
+            return conn.execute(sa.select(contents.c.name).where(contents.c.key == key)
+                                ).scalar_one_or_none()
 
     @staticmethod
     def _clean(values: dict[str, Any]) -> dict[str, Any]:

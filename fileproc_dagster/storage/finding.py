@@ -100,8 +100,8 @@ def find(db: Database, query: str, limit: int = 20, mode: str = "hybrid") -> lis
         word_rank = {key: rank for rank, key in enumerate(worded)}
         keys = sorted(scores, key=lambda key: (-scores[key], word_rank.get(key, pool),
                                               key))[:limit]
-        rows = stored.places(conn, keys)
-    nearest = {key: ordinal for key, ordinal, _ in near}
+        nearest = {key: ordinal for key, ordinal, _ in near}
+        rows = stored.places(conn, keys, nearest)
     hits = []
     for key in keys:
         ordinal = nearest.get(key)
@@ -122,7 +122,7 @@ def similar(db: Database, key: str, limit: int = 10) -> list[Hit]:
         if middle is None:
             return []
         near = nearest(db.engine, conn, middle, limit, exclude=key)
-        rows = stored.places(conn, [k for k, _, _ in near])
+        rows = stored.places(conn, [k for k, _, _ in near], {k: o for k, o, _ in near})
     return [_hit(k, score, next((r for r in rows[k] if r.ordinal == ordinal), None))
             for k, ordinal, score in near]
 

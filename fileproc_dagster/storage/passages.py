@@ -111,15 +111,19 @@ def reindex(db: Database, keys: Sequence[str] | None = None,
             progress(done)
 
 
-def places(conn: Connection, keys: Sequence[str]) -> dict[str, list[Any]]:
-    """The passages of these records without their vectors, in order, by key."""
+def places(conn: Connection, keys: Sequence[str],
+           ordinals: Mapping[str, int] | None = None) -> dict[str, list[Any]]:
+    """The passages of these records without their vectors, in order, by key: all of them,
+    or for a key in ``ordinals`` only the one with that ordinal."""
     found: dict[str, list[Any]] = {key: [] for key in keys}
-    if keys:
-        query = (sa.select(passages.c.key, passages.c.ordinal, passages.c.place,
-                           passages.c.page, passages.c.start_s, passages.c.end_s,
-                           passages.c.text)
-                 .where(passages.c.key.in_(list(keys)))
-                 .order_by(passages.c.key, passages.c.ordinal))
-        for row in conn.execute(query):
+    ordinals = ordinals or {}
+    whole = [key for key in keys if key not in ordinals]
+    one = [(key, ordinals[key]) for key in keys if key in ordinals]
+    columns = (passages.c.key, passages.c.ordinal, passages.c.place, passages.c.page,
+               passages.c.start_s, passages.c.end_s, passages.c.text)
+    for where in ([passages.c.key.in_(whole)] if whole else []) + (
+            [sa.tuple_(passages.c.key, passages.c.ordinal).in_(one)] if one else []):
+        for row in conn.execute(sa.select(*columns).where(where)
+                                .order_by(passages.c.key, passages.c.ordinal)):
             found[row.key].append(row)
     return found
