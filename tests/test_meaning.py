@@ -91,3 +91,17 @@ def test_transcripts_are_cut_by_time() -> None:
     assert [(p.place, p.start_s, p.end_s) for p in cut[1:]] == [
         ("0:00–1:20", 0.0, 80.0), ("1:01:40–1:01:50", 3700.0, 3710.5)]
     assert clock(59.9) == "0:59" and clock(3600) == "1:00:00"
+
+
+def test_the_model_loads_ahead_in_the_background_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fileproc_dagster.meaning.embedder as embedder
+    from fileproc_dagster.meaning import preload_embedder
+
+    monkeypatch.setattr(embedder, "_loaded", {})
+    monkeypatch.setattr(embedder, "_preloading", [])
+    preload_embedder()
+    preload_embedder()  # a second call starts nothing more
+    assert len(embedder._preloading) == 1
+    embedder._preloading[0].join(120)
+    assert isinstance(embedder._loaded["model"], embedder.Embedder)
+    assert embedder.embed(["ready"]).shape == (1, 384)

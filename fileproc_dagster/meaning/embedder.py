@@ -82,6 +82,7 @@ class Embedder:
 
 _lock = threading.Lock()
 _loaded: dict[str, Embedder] = {}
+_preloading: list[threading.Thread] = []
 
 
 def embedder() -> Embedder:
@@ -90,6 +91,24 @@ def embedder() -> Embedder:
         if "model" not in _loaded:
             _loaded["model"] = Embedder()
         return _loaded["model"]
+
+
+def preload() -> None:
+    """Load the process's embedder in a background thread (once), so that the model is
+    ready when the first text is written: a step starts it before it waits on extraction."""
+    with _lock:
+        if "model" in _loaded or _preloading:
+            return
+        _preloading.append(threading.Thread(target=_preload, name="embedder-preload",
+                                            daemon=True))
+    _preloading[0].start()
+
+
+def _preload() -> None:
+    try:
+        embedder()
+    except Exception as exc:  # noqa: BLE001 - said again, as an error, by the first real use
+        log.debug("the embedder could not be loaded ahead: %s", exc)
 
 
 def embed(texts: Sequence[str]) -> NDArray[np.float32]:
