@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from fileproc_dagster.storage.database import alembic_config, driver_url
-from fileproc_dagster.storage.finding import fuse
+from fileproc_dagster.storage.finding import fuse, together
 from fileproc_dagster.storage.passages import reindex
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.schema import passages
@@ -169,3 +169,19 @@ def test_reindex_embeds_again_and_migration_0008_embeds_what_is_there(
     assert _found(records, "a bird catching fish", "meaning") == []
     assert reindex(records.db) == 1
     assert _found(records, "a bird catching fish", "meaning") == [("old.pdf", "words 1–9")]
+
+
+def test_hybrid_counts_words_found_together_in_one_passage(records: Records) -> None:
+    _fill(records)
+    records.uploads.receive("book-1", "payment_book.txt", "b" * 64, 1, 77)
+    records.files.insert("book-1", State.DESCRIBED, description="text",
+                         text="The train was late.")
+    words = [name for name, _ in _found(records, "late payment", "words")]
+    assert words == ["payment_book.txt", "reminder.eml"]  # a word in the name weighs most
+    # In hybrid search words in two passages (the name, the text) count for nothing: the
+    # mail, whose one passage holds both, comes first; the book stays findable, after it.
+    hybrid = [name for name, _ in _found(records, "late payment", limit=10)]
+    assert hybrid[0] == "reminder.eml" and "payment_book.txt" in hybrid[1:]
+    keys = [r.key for r in records.files.search("late payment")]
+    with records.db.transaction() as conn:
+        assert together(conn, keys, ["late", "payment"]) == [keys[1]]  # the mail alone

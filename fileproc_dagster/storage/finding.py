@@ -3,8 +3,10 @@
 ``words`` ranks by BM25F (``search.py``); ``meaning`` by the cosine similarity of the query's
 vector to each record's nearest passage (``vectors.py``); ``hybrid`` (the default) fuses the
 two orders by reciprocal rank fusion: a record scores 1/(60 + its rank) in each order it is
-in. Ties go to the record holding the query's words, then by key, so SQLite and PostgreSQL
-give the same order. Each hit names its passage: the nearest one to the query, or in
+in. A record found by words counts there only when one of its passages holds them all (in
+a book every common word occurs somewhere); the others come after every fused record. Ties
+go to the record holding the query's words, then by key, so SQLite and PostgreSQL give the
+same order. Each hit names its passage: the nearest one to the query, or in
 words-only search the one holding most of its words.
 
 Example::
@@ -28,6 +30,7 @@ from fileproc_dagster.storage.database import Database
 MODES = ("hybrid", "words", "meaning")
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 POOL = 100  # records taken from each order before fusing
+CLOSE = 20  # records found by words whose passages hybrid search reads (see ``together``)
 # A passage less similar than this to the query is no match (unrelated English sentences
 # score about 0 to 0.15 with this model, paraphrases 0.4 and more).
 MIN_SIMILARITY = 0.2
@@ -82,6 +85,15 @@ def _worded(rows: list[Any], terms: Sequence[str]) -> Any:
     return max(rows, key=held, default=None)
 
 
+def together(conn: Connection, keys: list[str], terms: Sequence[str]) -> list[str]:
+    """The records with a passage holding every term, in order: in a long text every common
+    word occurs somewhere, and a match scattered over a book says little."""
+    wanted = set(terms)
+    rows = stored.places(conn, keys)
+    return [key for key in keys
+            if any(wanted <= set(fulltext.words(row.text)) for row in rows[key])]
+
+
 def find(db: Database, query: str, limit: int = 20, mode: str = "hybrid") -> list[Hit]:
     """The records best matching ``query`` in ``mode``, best first, at most ``limit``."""
     _check(mode, limit)
@@ -95,7 +107,12 @@ def find(db: Database, query: str, limit: int = 20, mode: str = "hybrid") -> lis
         elif mode == "meaning":
             scores = {key: score for key, _, score in near}
         else:
-            scores = fuse([worded, [key for key, _, _ in near]])
+            close = together(conn, worded[:CLOSE], terms)
+            scores = fuse([close, [key for key, _, _ in near]])
+            # The others found by words stay findable, after every fused record.
+            scattered = [key for key in worded if key not in scores]
+            scores.update({key: 1.0 / (RRF_K + 2 * pool + rank)
+                           for rank, key in enumerate(scattered, start=1)})
         # A tie goes to the record holding the query's words, then by key.
         word_rank = {key: rank for rank, key in enumerate(worded)}
         keys = sorted(scores, key=lambda key: (-scores[key], word_rank.get(key, pool),
