@@ -122,7 +122,9 @@ def places(conn: Connection, keys: Sequence[str],
     columns = (passages.c.key, passages.c.ordinal, passages.c.place, passages.c.page,
                passages.c.start_s, passages.c.end_s, passages.c.text)
     for where in ([passages.c.key.in_(whole)] if whole else []) + (
-            [sa.tuple_(passages.c.key, passages.c.ordinal).in_(one)] if one else []):
+            # Pairs of equalities, which both databases answer from the (key, ordinal) index.
+            [sa.or_(*(sa.and_(passages.c.key == key, passages.c.ordinal == ordinal)
+                      for key, ordinal in one))] if one else []):
         for row in conn.execute(sa.select(*columns).where(where)
                                 .order_by(passages.c.key, passages.c.ordinal)):
             found[row.key].append(row)
