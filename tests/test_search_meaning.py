@@ -185,3 +185,21 @@ def test_hybrid_counts_words_found_together_in_one_passage(records: Records) -> 
     keys = [r.key for r in records.files.search("late payment")]
     with records.db.transaction() as conn:
         assert together(conn, keys, ["late", "payment"]) == [keys[1]]  # the mail alone
+
+
+def test_the_copy_of_the_vectors_follows_additions_and_rewrites(records: Records) -> None:
+    from fileproc_dagster.storage.vectors import _held
+
+    _fill(records)
+    question = "a person who keeps a lighthouse"
+    assert "tower.txt" not in [n for n, _ in _found(records, question, "meaning")]
+    records.uploads.receive("tower-1", "tower.txt", "c" * 64, 1, 55)
+    records.files.insert("tower-1", State.DESCRIBED, description="text",
+                         text="The lighthouse keeper climbs the tower every night.")
+    assert _found(records, question, "meaning")[0][0] == "tower.txt"  # rows appended
+    records.files.advance("tower-1", State.DESCRIBED, text="Whisk eggs and sugar.")
+    assert "tower.txt" not in [n for n, _ in _found(records, question, "meaning", 2)]
+    held = _held[records.db.engine]
+    with records.db.transaction() as conn:
+        stored = conn.execute(sa.select(passages.c.id).order_by(passages.c.id)).scalars().all()
+    assert held.ids.tolist() == stored and held.matrix.shape == (len(stored), 384)

@@ -33,11 +33,14 @@ class Vectors:
     """One database's vectors as last read: ids, keys, ordinals and the matrix."""
 
     def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._clear()
+
+    def _clear(self) -> None:
         self.ids = np.zeros(0, np.int64)
         self.keys: NDArray[Any] = np.zeros(0, object)
         self.ordinals = np.zeros(0, np.int64)
         self.matrix = np.zeros((0, DIMENSIONS), np.float32)
-        self.lock = threading.Lock()
 
     def refresh(self, conn: Connection) -> None:
         # Two statements: each alone is answered from an index (together, SQLite scans).
@@ -50,8 +53,8 @@ class Vectors:
         newer = self._read(conn, passages.c.id > top)
         if held + len(newer[0]) == count:
             self._append(*newer)
-        else:
-            self.__init__()  # type: ignore[misc]
+        else:  # passages replaced or removed since: read them all again
+            self._clear()
             self._append(*self._read(conn, sa.true()))
 
     @staticmethod
