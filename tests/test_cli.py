@@ -17,6 +17,7 @@ import pytest
 from fileproc_dagster.app.cli import cli
 from fileproc_dagster.settings import Settings
 from fileproc_dagster.storage.records import Records
+from fileproc_dagster.storage.states import State
 
 # The fields of records --json, the same as show --json's (storage/fields.py).
 FIELDS = {"uuid", "key", "name", "type", "mime", "size", "sha256", "location", "state",
@@ -277,3 +278,34 @@ def test_status_tells_a_running_daemon_from_a_dead_one(settings: Settings,
     assert json.loads(fileproc(settings, "status", "--json",
                                "--stale-after", "1").stdout)["daemon_up"] is False
     assert Records(settings.db_url).files.all(states=["done"])  # nothing was lost
+
+
+def test_search_by_meaning_names_the_passage_similar_and_reindex(settings: Settings) -> None:
+    settings.ensure_dirs()
+    records = Records(settings.db_url)
+    texts = {"reminder.eml": "Dear customer, your payment is thirty days late. Please settle "
+             "the amount due this week.",
+             "recipe.txt": "Whisk the eggs with sugar, fold in flour and bake for forty "
+             "minutes.",
+             "second.eml": "Reminder: the invoice for your account is still unpaid."}
+    for n, (name, text) in enumerate(texts.items(), start=1):
+        records.uploads.receive(f"k{n}", name, f"{n:064x}", n, n)
+        records.files.insert(f"k{n}", State.DONE, type="document", description="text",
+                             text=text)
+    words = fileproc(settings, "search", "overdue invoice", "--mode", "words")
+    assert (words.returncode, words.stdout) == (0, "")
+    found = fileproc(settings, "search", "--json", "overdue invoice", "--limit", "2")
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert {h["key"] for h in hits} == {"k1", "k3"}
+    assert set(hits[0]) == FIELDS | {"place", "passage", "page", "start_s", "end_s", "score"}
+    assert hits[0]["place"].startswith("words 1–") and "payment" in \
+        {h["key"]: h["passage"] for h in hits}["k1"]
+    plain = fileproc(settings, "search", "cake baking").stdout.splitlines()
+    assert plain[0].split()[2] == "k2" and "words 1–13: Whisk the eggs" in plain[0]
+    near = json.loads(fileproc(settings, "similar", "k1", "--json").stdout)
+    assert near[0]["key"] == "k3" and "k1" not in [h["key"] for h in near]
+    again = fileproc(settings, "reindex")
+    assert (again.returncode, again.stdout) == (0, "reindexed 3 records\n"), again.stderr
+    missing = fileproc(settings, "similar", "nope")
+    assert missing.returncode != 0 and "no record with key or uuid" in missing.stderr

@@ -61,7 +61,12 @@ def test_records_and_show_give_the_same_fields(record: Record) -> None:
     listed, = json.loads(_cli("records", "--json"))
     shown = json.loads(_cli("show", "--json", record.key))
     found, = json.loads(_cli("search", "--json", "lending"))
-    assert listed == shown == found
+    # A search hit is the record's object, then the passage that matched and where it is.
+    hit = {"place": "words 1–7", "passage": "The lending policy: two books a week.",
+           "page": None, "start_s": None, "end_s": None}
+    assert listed == shown == {k: v for k, v in found.items() if k not in [*hit, "score"]}
+    assert list(found) == [*listed, *hit, "score"]
+    assert {k: found[k] for k in hit} == hit and found["score"] > 0
     assert list(shown) == [*STORED, "quarantine"]
     assert shown["mime"] == "text/plain" and shown["created_at"] and shown["quarantine"] is None
 

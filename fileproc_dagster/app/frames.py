@@ -90,3 +90,15 @@ def moment(since: datetime | date | timedelta | str | None) -> datetime | None:
     stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
     start: datetime = stamp.to_pydatetime()
     return start
+
+
+def link(record: Record, hit: Any) -> str | None:
+    """Where a search hit is: the stored object opened at its page (``#page=N``, as PDF
+    viewers read it) or at its second (``#t=S``, a media fragment), or the object itself."""
+    if not record.location:
+        return None
+    if hit.start_s is not None:
+        return f"{record.location}#t={int(hit.start_s)}"
+    if hit.page is not None:
+        return f"{record.location}#page={hit.page}"
+    return record.location

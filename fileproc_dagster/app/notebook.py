@@ -7,7 +7,7 @@ Every function reads the installation of the environment (``FILEPROC_HOME``,
     fp.process(["scan.png", "memo.pdf"])               # run the assets here, a progress bar
     df = fp.records(type="document", state="done")     # one row per record, typed columns
     df.groupby(["type", "state"], observed=False).size()
-    fp.search("staircase", limit=5)[["rank", "name", "description"]]
+    fp.search("late payment", limit=5)[["rank", "name", "place", "passage"]]
     fp.record(df.key[0])                               # thumbnail, text, transcript
 """
 
@@ -31,8 +31,10 @@ from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.states import State
 
 __all__ = ["RecordView", "describe_path", "process", "record", "records", "records_frame",
-           "search"]
+           "search", "similar"]
 
+# The columns of a search before those of ``records()``.
+SEARCH_COLUMNS = {"rank": "Int64", "place": "string", "passage": "string", "link": "string"}
 # Keyword arguments of ``process`` that configure the extraction step of the run.
 STEP_CONFIG = ("ocr_language", "whisper_backend", "whisper_model", "image_tags", "timeout_s")
 
@@ -86,20 +88,49 @@ def record(key_or_uuid: str, *, settings: Settings | None = None) -> RecordView:
     return RecordView(found)
 
 
-def search(query: str, limit: int = 20, *, settings: Settings | None = None) -> pd.DataFrame:
-    """Records holding every word of ``query`` in name, description or text, best first, with
-    their ``rank`` (1 is best) before the columns of ``records()``.
+def search(query: str, limit: int = 20, *, mode: str = "hybrid",
+           settings: Settings | None = None) -> pd.DataFrame:
+    """Records best matching ``query``, best first: ``rank`` (1 is best), the ``place`` and
+    ``passage`` that matched, a ``link`` to that page or minute, then the columns of
+    ``records()``.
 
-    Words are runs of letters and digits matched whole, regardless of case; a query without
-    one is a ``SearchError`` (a ``ValueError``).
+    ``mode`` "hybrid" (the default) finds by words and by meaning (a paraphrase, a spoken
+    passage) and fuses the two orders; "words" only finds records holding every word of the
+    query (runs of letters and digits, whole, any case); "meaning" ranks by the sentence
+    vectors alone. A query without a word is a ``SearchError`` (a ``ValueError``).
 
     Example::
 
-        fp.search("invoice stapler", limit=5)[["rank", "name", "type"]]
+        fp.search("late payment", limit=5)[["rank", "name", "place", "passage"]]
+        fp.search("invoice stapler", mode="words")
     """
-    found = _store(settings).files.search(query, limit=limit)
-    rows = [{"rank": i, **frames.row(r)} for i, r in enumerate(found, start=1)]
-    return frames.typed(rows, leading={"rank": "Int64"})
+    found = _store(settings).files.find(query, limit=limit, mode=mode)
+    rows = [{"rank": i, "place": hit.place, "passage": hit.passage,
+             "link": frames.link(record, hit), **frames.row(record)}
+            for i, (record, hit) in enumerate(found, start=1)]
+    return frames.typed(rows, leading=SEARCH_COLUMNS)
+
+
+def similar(key_or_uuid: str, limit: int = 10, *,
+            settings: Settings | None = None) -> pd.DataFrame:
+    """Records nearest in meaning to one record, nearest first: ``rank``, ``similarity``
+    (cosine, up to 1), the nearest ``place`` and ``passage``, then the columns of
+    ``records()``.
+
+    Example::
+
+        fp.similar("invoice_25037-4aad360a2c10", limit=5)[["name", "similarity", "passage"]]
+    """
+    store = _store(settings)
+    found = store.files.lookup(key_or_uuid)
+    if found is None:
+        raise KeyError(f"no record with key or uuid {key_or_uuid!r}")
+    rows = [{"rank": i, "similarity": hit.score, "place": hit.place, "passage": hit.passage,
+             "link": frames.link(record, hit), **frames.row(record)}
+            for i, (record, hit) in enumerate(store.files.similar(found.key, limit), start=1)]
+    return frames.typed(rows, leading={"rank": "Int64", "similarity": "Float64",
+                                       **{k: v for k, v in SEARCH_COLUMNS.items()
+                                          if k != "rank"}})
 
 
 def _run_config(config: dict[str, Any]) -> dict[str, Any] | None:

@@ -4,7 +4,8 @@ The record step inserts a record for a content the intake registered (``contents
 write is keyed by the partition key, so a retried step rewrites the same row; the state
 machine (``states.py``) decides which moves are allowed. A content not recorded yet counts as
 ``received``. A write of a name, description or text updates the search index (``search.py``)
-in the same transaction.
+in the same transaction, and a write of the text (or what it is cut from) its passages
+(``passages.py``), embedded before the transaction opens.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from fileproc_dagster.storage import fields as record_fields
+from fileproc_dagster.storage import finding
+from fileproc_dagster.storage import passages as meaning
 from fileproc_dagster.storage import search as fulltext
 from fileproc_dagster.storage.database import Database
 from fileproc_dagster.storage.schema import contents, files, uploads
@@ -173,9 +176,25 @@ class Files:
         """
         with self.db.transaction() as conn:
             keys = fulltext.ranked(conn, query, limit)
+        return [record for record, _ in self._loaded([(key, None) for key in keys])]
+
+    def _loaded(self, found: Sequence[tuple[str, T]]) -> list[tuple[Record, T]]:
+        """The records of these keys, each with what came with its key, in order."""
+        keys = [key for key, _ in found]
+        with self.db.transaction() as conn:
             rows = {row.key: row for row in conn.execute(
                 sa.select(files).where(files.c.key.in_(keys)))} if keys else {}
-        return [load(Record, rows[key]) for key in keys if key in rows]
+        return [(load(Record, rows[key]), extra) for key, extra in found if key in rows]
+
+    def find(self, query: str, limit: int = 20, mode: str = "hybrid"
+             ) -> list[tuple[Record, finding.Hit]]:
+        """Records matching ``query`` by words, meaning or both (``mode``: "hybrid", "words",
+        "meaning"), best first, each with the passage that matched (``finding.py``)."""
+        return self._loaded([(h.key, h) for h in finding.find(self.db, query, limit, mode)])
+
+    def similar(self, key: str, limit: int = 10) -> list[tuple[Record, finding.Hit]]:
+        """Records nearest in meaning to record ``key``, nearest first."""
+        return self._loaded([(h.key, h) for h in finding.similar(self.db, key, limit)])
 
     def processing_times(self, limit: int = 1000) -> list[tuple[str | None, float]]:
         """(type, seconds from registration to done) of the ``limit`` files done last.
@@ -192,6 +211,8 @@ class Files:
 
     def _move(self, key: str, target: State, values: dict[str, Any], rewrite: bool) -> None:
         """Apply a checked move; staying in the same state writes ``values`` if ``rewrite``."""
+        record = self.get(key) if meaning.TRIGGERS & values.keys() else None
+        rows = meaning.written(values, vars(record) if record else {})
         with self.db.transaction() as conn:
             current = conn.execute(sa.select(files.c.state).where(
                 files.c.key == key).with_for_update()).scalar_one_or_none()
@@ -202,6 +223,8 @@ class Files:
                     state=target, updated_at=now(), **values))
                 if SEARCHED & values.keys():
                     fulltext.reindex(conn, [key])
+                if rows is not None:
+                    meaning.replace(conn, key, rows)
 
     def advance(self, key: str, state: State, **values: Any) -> Record:
         """Move a record forward to ``state`` with new field values; never backwards.
@@ -221,6 +244,8 @@ class Files:
         instead; a key the intake never registered is a ``KeyError``.
         """
         if self.get(key) is None:
+            rows = meaning.written(self._clean(values), {"name": self._content_name(key)}
+                                   ) if meaning.TRIGGERS & values.keys() else None
             try:
                 with self.db.transaction() as conn:
                     content = conn.execute(sa.select(contents).where(
@@ -236,11 +261,18 @@ class Files:
                         sha256=content.sha256, state=state, created_at=content.received_at,
                         updated_at=now(), **self._clean(values)))
                     fulltext.reindex(conn, [key])
+                    if rows is not None:
+                        meaning.replace(conn, key, rows)
                     return load(Record, conn.execute(
                         sa.select(files).where(files.c.key == key)).one())
             except sa.exc.IntegrityError:
                 pass  # inserted by another process meanwhile: advanced below
         return self.advance(key, state, **values)
+
+    def _content_name(self, key: str) -> str | None:
+        with self.db.transaction() as conn:
+            return conn.execute(sa.select(contents.c.name).where(contents.c.key == key)
+                                ).scalar_one_or_none()
 
     @staticmethod
     def _clean(values: dict[str, Any]) -> dict[str, Any]:

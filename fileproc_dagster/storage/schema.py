@@ -6,7 +6,8 @@ holds the record users see, inserted by the record step once the object is store
 ``notifications`` is the ledger of messages owed and sent, ``notification_deliveries`` which
 targets accepted a message not yet sent to all of them. The full-text index of the records
 (``SEARCH_DDL``) is made with ``files``: an FTS5 table on SQLite, a ``tsvector`` column with a
-GIN index on PostgreSQL (see ``search.py``).
+GIN index on PostgreSQL (see ``search.py``). ``passages`` holds each record's text cut into
+passages with their places and sentence vectors, for search by meaning (``passages.py``).
 """
 
 from __future__ import annotations
@@ -102,6 +103,24 @@ for _dialect, _statements in SEARCH_DDL.items():
     for _statement in _statements:
         _ddl = sa.DDL(_statement)  # type: ignore[no-untyped-call]
         sa.event.listen(files, "after_create", _ddl.execute_if(dialect=_dialect))
+
+# A record's passages (``meaning/passages.py``) with their vectors: 384 little-endian float32.
+# Ids only grow (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): the count and the largest
+# id tell a reader whether its copy of the vectors is current (``vectors.py``).
+passages = sa.Table(
+    "passages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(128), sa.ForeignKey("files.key"), nullable=False),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.Column("place", sa.Text, nullable=False),  # "page 3 · Costs", "slide 2", "1:05–1:40"
+    sa.Column("page", sa.Integer),  # the page or slide number
+    sa.Column("start_s", sa.Float),  # the time in a recording
+    sa.Column("end_s", sa.Float),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.UniqueConstraint("key", "ordinal", name="uq_passages_key_ordinal"),
+    sqlite_autoincrement=True,
+)
 
 uploads = sa.Table(
     "uploads", metadata,

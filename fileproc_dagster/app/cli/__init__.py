@@ -81,11 +81,11 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from fileproc_dagster.app.cli import browse, health, process, setup, show
+    from fileproc_dagster.app.cli import browse, find, health, process, setup, show
 
     for command in (setup.init, setup.dev, setup.upload, process.process, browse.records,
-                    show.show, browse.search, browse.release, health.status, setup.metrics,
-                    browse.formats, setup.completion):
+                    show.show, find.search, find.similar, find.reindex, browse.release,
+                    health.status, setup.metrics, browse.formats, setup.completion):
         cli.add_command(command)
 
 

@@ -1,4 +1,4 @@
-"""The records: ``records`` (filtered list), ``show`` (one whole), ``search``, ``release``."""
+"""The records: ``records`` (filtered list), ``show`` (one whole), ``release``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from fileproc_dagster.errors import FileprocError
 from fileproc_dagster.storage.records import Record, Records
 from fileproc_dagster.storage.states import State
 
-__all__ = ["records", "release", "search"]
+__all__ = ["records", "release"]
 
 
 def open_records(out: Output) -> Records:
@@ -69,32 +69,6 @@ def records(out: Output, states: tuple[str, ...], types: tuple[str, ...],
     """
     found = open_records(out).files.all(limit, states=states, types=types,
                                         changed_since=since)
-    list_records(out, found, as_json)
-    return 0
-
-
-@click.command()
-@click.argument("query")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1),
-              help="At most this many records.")
-@click.option("--json", "as_json", is_flag=True,
-              help=json_help("A JSON array of the records, best first"))
-@pass_output
-def search(out: Output, query: str, limit: int, as_json: bool) -> int:
-    """Search the records' text, best match first.
-
-    Names, descriptions, recognised text and transcripts are searched.
-
-    \b
-    Examples:
-      fileproc search invoice
-      fileproc search "annual general meeting" --limit 5
-      fileproc search parcel --json | jq -r '.[0].key'
-    """
-    found = open_records(out).files.search(query, limit=limit)  # a bad query: one line
-    if not found and not as_json:
-        out.line(f"no record matches {quoted(query)}", err=True)
-        return 0
     list_records(out, found, as_json)
     return 0
 
