@@ -189,11 +189,20 @@ def s3_objects(client: Any, bucket: str, prefix: str) -> dict[str, str]:
 @contextmanager
 def workers(env: dict[str, str], home: Path, count: int = 2,
             config: Path = WORKER_CONFIG) -> Iterator[list[Worker]]:
-    """``count`` Celery workers on both queues, ready, stopped whatever happens."""
-    started = [Worker(f"worker{i + 1}", env, home / f"worker{i + 1}.log", config).start()
-               for i in range(count)]
+    """``count`` Celery workers on both queues, ready, stopped whatever happens.
+
+    The first is ready before the others start: two processes opening a fresh Dagster
+    PostgreSQL storage at once both create its tables, and one fails ("type job_ticks
+    already exists").
+    """
+    started: list[Worker] = []
     try:
-        for worker in started:
+        for i in range(count):
+            started.append(Worker(f"worker{i + 1}", env, home / f"worker{i + 1}.log",
+                                  config).start())
+            if i == 0:
+                started[0].wait_ready()
+        for worker in started[1:]:
             worker.wait_ready()
         yield started
     finally:

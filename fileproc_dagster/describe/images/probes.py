@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # A multi-page TIFF whose first pages each carry a few words is a stack of scanned pages
 # (short ones: a title page, a form), read page by page as a document.
-STACK_PAGE_WORDS = 3
+STACK_PAGE_WORDS = 2  # a title page in large type gives the quick reading 2-3 sure words
 STACK_PAGES_CHECKED = 3
 _DECODE_SIDE = 1600  # px the picture is decoded at for the check: 6 pt print on A4 still legible
 # The check reads the picture scaled so its letters are about _CHECK_LETTER px high: enough for

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from fileproc_dagster.storage.passages import rebuild
+from fileproc_dagster.storage.schema import files
 
 revision = "0009"
 down_revision = "0008"
@@ -37,7 +38,7 @@ def upgrade() -> None:
             sa.UniqueConstraint("key", "ordinal", name="uq_passages_key_ordinal"),
             sqlite_autoincrement=True,
         )
-    if bind.execute(sa.text("SELECT 1 FROM files LIMIT 1")).first() is not None:
+    if bind.execute(sa.select(files.c.key).limit(1)).first() is not None:
         rebuild(bind)
 
 
