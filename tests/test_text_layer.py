@@ -17,7 +17,7 @@ from PIL import Image
 
 from fileproc_dagster.describe.documents import layer_check
 from fileproc_dagster.describe.documents.describe import PDF_MIME, describe_document
-from fileproc_dagster.describe.documents.layer_check import dictionary_share
+from fileproc_dagster.describe.documents.layer_check import dictionary_share, fixes_and_breaks
 from fileproc_dagster.describe.documents.text_layer import (
     agreement,
     is_suspect,
@@ -152,6 +152,10 @@ def test_layer_with_lookalike_misreads_is_replaced_page_by_page(tmp_path: Path) 
     assert replaced["word_list"] == "en" and 0 < replaced["lines_checked"] <= 6
     assert replaced["sample_ocr_known"] > replaced["sample_layer_known"] + 0.02
     assert replaced["ocr_known"] > replaced["layer_known"] + 0.02
+    # Every lookalike on the page is fixed (5ale, with a digit, is not judged by the word list
+    # but read right all the same), and no word the layer had right is broken.
+    judged = [w for w in " ".join(bad).split() if w in LOOKALIKES.values() and w[0] != "5"]
+    assert (replaced["fixed_words"], replaced["broken_words"]) == (len(judged), 0)
     assert [p["page"] for p in result.details["ocr_pages"]] == [2]
     second = result.markdown.split(page_marker(2), 1)[1]
     found = set(words(second))
@@ -170,7 +174,7 @@ def test_right_layer_with_unlisted_words_is_read_again_and_kept(tmp_path: Path) 
     read = result.details["page_reads"][0]
     assert (read["source"], read["why"]) == ("text layer", layer_check.KEPT), read
     assert read["layer_check"] == "sample read again, no better" and read["lines_checked"] >= 1
-    assert read["sample_ocr_known"] <= read["sample_layer_known"] + 0.02
+    assert read["sample_fixed_words"] == 0 and read["check_seconds"] > 0
     assert result.text.split() == "\n".join(lines).split()
     assert "ocr_pages" not in result.details
 
@@ -197,3 +201,13 @@ def test_dictionary_share() -> None:
     assert dictionary_share("Richmond is near the river.", "en") == (5, 5)
     # Numbers, codes and single letters are not judged; possessives and hyphens are.
     assert dictionary_share("5ale A4 a 1990 council's well-kept", "en") == (3, 3)
+
+
+@pytest.mark.parametrize(("layer", "fresh", "counts"), [
+    ("near Eichmond by tbe river", "near Richmond by the river", (2, 0)),
+    ("near Richmond by the river", "near Eichmond by the river", (0, 1)),
+    ("near Xyzzyq by the river", "near by the river", (0, 0)),  # a dropped word is not fixed
+    ("near Xyzzyq by the river", "near Xyzzyq by the river today", (0, 0)),
+])
+def test_fixes_and_breaks(layer: str, fresh: str, counts: tuple[int, int]) -> None:
+    assert fixes_and_breaks(layer, fresh, "en") == counts

@@ -3,11 +3,14 @@
 Another engine's layer can be wrong with words of a plausible shape (``Eichmond`` for
 Richmond, ``tbe``, ``Eondon``), which the word-shape check of ``text_layer.py`` lets through.
 So the lines of the layer with the most words missing from a word list of the page's language
-(pyspellchecker's frequency lists, shipped in the package) are cut out of the page image and
-read again by tesseract, all in one run. When the fresh reading of those lines has clearly
-more dictionary words, the whole page is read again and its reading replaces the layer if it
-too is clearly better over the whole page. A layer whose words are all in the word list costs
-no OCR at all, and one that reads as well as the image keeps its words (no churn).
+(pyspellchecker's frequency lists, shipped in the package) are cut out of the page image,
+levelled along the layer's own baselines, and read again by tesseract, all in one run. The
+two readings are aligned word by word: where they differ, a word unknown in the layer and
+known in the fresh reading is fixed, the reverse broken; words only one of them has count for
+neither. When the sample's fresh reading fixes more than twice the words it breaks, the whole
+page is read again, and that reading replaces the layer if it passes the same test over the
+page (with tesseract's usual confidence). A layer whose words are all in the word list costs
+no OCR; one that reads as well as the image keeps its words (no churn).
 
 Example::
 
@@ -18,14 +21,17 @@ Example::
 
 from __future__ import annotations
 
+import difflib
 import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from fileproc_dagster.describe.documents.reading import Page
@@ -45,17 +51,18 @@ REPLACED = "OCR text layer has words the page image reads as dictionary words: r
 # pyspellchecker's word lists (ISO 639-1 codes), loaded only for a page that needs one.
 WORD_LISTS = frozenset({"en", "es", "fr", "de", "it", "pt", "nl", "ru", "ar", "eu", "fa", "lv"})
 SAMPLE_LINES = 6  # lines re-read per page: those with the most words unknown to the word list
-_MIN_FIXED = 2  # fewer unknown words than the layer's by at least this many ...
-_MIN_GAIN = 0.02  # ... and a dictionary share higher by this much: clearly better
+# A fresh reading is clearly better when it fixes more than this many times the words it
+# breaks (at least one): 1 fixed and 0 broken, 3 and 1, 5 and 2, never 2 and 1.
+_BREAKS_PER_FIX = 2
 _TRUSTED_OCR = 70.0  # mean word confidence a whole-page reading needs to replace a layer
-_PAD = 0.25  # of a line's height, above and below, when its strip is cut from the image
+_PAD = 0.3  # of a line's height, above and below, when its band is cut from the image
+_MAX_SLOPE = 0.27  # a line's skew beyond 15 degrees is not followed
 
 
 @dataclass(frozen=True)
 class _Line:
-    bottom: float  # PDF points, from the page's bottom edge
-    top: float
     text: str
+    boxes: np.ndarray  # its printed characters' (left, bottom, right, top), PDF points
 
 
 @functools.cache
@@ -97,15 +104,32 @@ def _unknown(text: str, iso: str) -> int:
     return total - known
 
 
+def fixes_and_breaks(layer: str, fresh: str, iso: str) -> tuple[int, int]:
+    """Words the fresh reading turns into dictionary words where the layer differs, and the
+    other way round. Words only one reading has are not counted: a reading that drops an
+    unknown word has not fixed it."""
+    ours, theirs = words(layer), words(fresh)
+    matcher = difflib.SequenceMatcher(None, [w.casefold() for w in ours],
+                                      [w.casefold() for w in theirs], autojunk=False)
+    fixes = breaks = 0
+    for tag, start, end, fresh_start, fresh_end in matcher.get_opcodes():
+        if tag == "replace":
+            change = (_unknown(" ".join(ours[start:end]), iso)
+                      - _unknown(" ".join(theirs[fresh_start:fresh_end]), iso))
+            fixes, breaks = fixes + max(change, 0), breaks + max(-change, 0)
+    return fixes, breaks
+
+
 def _clearly_better(fresh: str, layer: str, iso: str) -> tuple[bool, dict[str, Any]]:
-    fresh_known, fresh_total = dictionary_share(fresh, iso)
-    layer_known, layer_total = dictionary_share(layer, iso)
-    fresh_share = fresh_known / fresh_total if fresh_total else 0.0
-    layer_share = layer_known / layer_total if layer_total else 0.0
-    fixed = (layer_total - layer_known) - (fresh_total - fresh_known)
-    facts = {"layer_known": round(layer_share, 3), "ocr_known": round(fresh_share, 3),
-             "agreement": agreement(layer, fresh)}
-    return fixed >= _MIN_FIXED and fresh_share >= layer_share + _MIN_GAIN, facts
+    """Whether a fresh reading fixes words and breaks less than half as many (see the doc)."""
+    fixes, breaks = fixes_and_breaks(layer, fresh, iso)
+    shares = []
+    for text in (layer, fresh):
+        known, total = dictionary_share(text, iso)
+        shares.append(round(known / total, 3) if total else 0.0)
+    facts = {"fixed_words": fixes, "broken_words": breaks, "layer_known": shares[0],
+             "ocr_known": shares[1], "agreement": agreement(layer, fresh)}
+    return fixes > _BREAKS_PER_FIX * breaks, facts
 
 
 def check_layer(page: pdfium.PdfPage, layer: str, render: Callable[[], Image.Image],
@@ -148,39 +172,57 @@ def _kept(layer: str, facts: dict[str, Any]) -> Page:
 
 
 def _lines(page: pdfium.PdfPage) -> list[_Line]:
-    """The layer's lines, each a band of the page as high as its text runs (top to bottom)."""
+    """The layer's lines in its own order, each with the boxes of its printed characters."""
     textpage = page.get_textpage()
-    bands: list[list[float]] = []  # [bottom, top]
-    for index in range(textpage.count_rects()):
-        _, bottom, _, top = textpage.get_rect(index)
-        for band in bands:
-            overlap = min(top, band[1]) - max(bottom, band[0])
-            if overlap > 0.5 * min(top - bottom, band[1] - band[0]):
-                band[0], band[1] = min(band[0], bottom), max(band[1], top)
-                break
-        else:
-            bands.append([bottom, top])
-    left, _, right, _ = page.get_cropbox()
-    lines = [_Line(b, t, textpage.get_text_bounded(left, b, right, t)) for b, t in bands]
-    return sorted((line for line in lines if line.text.strip()), key=lambda line: -line.top)
+    lines: list[_Line] = []
+    chars: list[str] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    count = textpage.count_chars()
+    for index in range(count + 1):
+        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, index) if index < count else 10
+        if code in (10, 13):  # the end of a line (PDFium makes them between lines)
+            if boxes:
+                lines.append(_Line("".join(chars), np.array(boxes)))
+            chars, boxes = [], []
+            continue
+        chars.append(chr(code))
+        if not chr(code).isspace():
+            boxes.append(textpage.get_charbox(index))
+    return lines
 
 
 def _strips(image: Image.Image, page: pdfium.PdfPage, lines: list[_Line]) -> Image.Image | None:
-    """The lines' strips of the page image, the page's full width, stacked with white between."""
-    _, bottom, _, top = page.get_cropbox()
-    scale = image.height / max(top - bottom, 1.0)
+    """The lines' bands of the page image, levelled and stacked with white between.
+
+    Each band runs the page's whole width along its line (a skewed scan's layer is skewed with
+    it), so a layer set in a narrower font than the print still covers all of the line.
+    """
+    left, _, _, top = page.get_cropbox()
+    scale = image.width / max(page.get_width(), 1.0)
     grey = np.asarray(image.convert("L"))
     pieces: list[np.ndarray] = []
     for line in lines:
-        pad = _PAD * (line.top - line.bottom)
-        upper = max(int((top - line.top - pad) * scale), 0)
-        lower = min(int((top - line.bottom + pad) * scale) + 1, grey.shape[0])
-        if lower - upper < 4:
+        x = (line.boxes[:, [0, 2]].mean(axis=1) - left) * scale
+        y = (top - line.boxes[:, [1, 3]].mean(axis=1)) * scale
+        high = float(np.percentile((line.boxes[:, 3] - line.boxes[:, 1]) * scale, 90))
+        if high < 4:
             continue
-        pieces += [grey[upper:lower], np.full(((lower - upper) // 2, grey.shape[1]), 255,
-                                              dtype=np.uint8)]
+        slope, level = (np.polyfit(x, y, 1) if np.ptp(x) > 2 * high
+                        else (0.0, float(np.median(y))))
+        angle = float(np.arctan(np.clip(slope, -_MAX_SLOPE, _MAX_SLOPE)))
+        cos, sin, half = np.cos(angle), np.sin(angle), (0.5 + _PAD) * high
+        # Band pixel (u, v) comes from the page at origin + u * along + v * across.
+        origin = (half * sin, level - half * cos)
+        matrix = np.array([[cos, -sin, origin[0]], [sin, cos, origin[1]]], dtype=np.float64)
+        size = (int(grey.shape[1] / cos), int(2 * half))
+        band = cv2.warpAffine(grey, matrix, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+        pieces += [band, np.full((size[1], size[0]), 255, dtype=np.uint8)]
     if not pieces:
         return None
-    stacked = Image.fromarray(np.vstack([np.full_like(pieces[1], 255), *pieces]))
+    width = max(piece.shape[1] for piece in pieces)
+    stacked = Image.fromarray(np.vstack(
+        [np.pad(piece, ((0, 0), (0, width - piece.shape[1])), constant_values=255)
+         for piece in [pieces[1], *pieces]]))
     stacked.info["dpi"] = image.info.get("dpi", (300, 300))
     return stacked
