@@ -57,6 +57,9 @@ _BREAKS_PER_FIX = 2
 _TRUSTED_OCR = 70.0  # mean word confidence a whole-page reading needs to replace a layer
 _PAD = 0.3  # of a line's height, above and below, when its band is cut from the image
 _MAX_SLOPE = 0.27  # a line's skew beyond 15 degrees is not followed
+_TEXT_PX = 40  # height of a line's characters (ascender to descender) in the sample's pixels
+_RENDER_DPI = 300  # the sample is never rendered finer than a page is for OCR (describe.py)
+_MAX_PIXELS = 40_000_000
 
 
 @dataclass(frozen=True)
@@ -146,9 +149,8 @@ def check_layer(page: pdfium.PdfPage, layer: str, render: Callable[[], Image.Ima
     if not worst:
         return _kept(layer, {"layer_check": "every word known", "word_list": iso})
     started = time.monotonic()
-    image = render()
     facts: dict[str, Any] = {"word_list": iso}
-    strips = None if page.get_rotation() else _strips(image, page, worst)
+    strips = None if page.get_rotation() else _strips(_sample_image(page, worst), page, worst)
     if strips is not None:  # the sample first: the whole page only when the sample reads better
         fresh = ocr_image(strips, language=model_for(iso) or FIRST_READ,
                           timeout_s=options.ocr_timeout_s, clean=False)
@@ -157,7 +159,7 @@ def check_layer(page: pdfium.PdfPage, layer: str, render: Callable[[], Image.Ima
         if not better:
             return _kept(layer, {"layer_check": "sample read again, no better", **facts,
                                  "check_seconds": round(time.monotonic() - started, 2)})
-    whole = read_page(image, language=options.ocr_language, timeout_s=options.ocr_timeout_s)
+    whole = read_page(render(), language=options.ocr_language, timeout_s=options.ocr_timeout_s)
     better, found = _clearly_better(whole.text, layer, iso)
     facts.update({**found, "ocr_confidence": whole.mean_confidence,
                   "check_seconds": round(time.monotonic() - started, 2)})
@@ -172,7 +174,11 @@ def _kept(layer: str, facts: dict[str, Any]) -> Page:
 
 
 def _lines(page: pdfium.PdfPage) -> list[_Line]:
-    """The layer's lines in its own order, each with the boxes of its printed characters."""
+    """The layer's lines in its own order, each with the boxes of its printed characters.
+
+    A line ends where PDFium says (``\\r\\n``) and where the next character sits a line lower:
+    some engines' layers run a whole paragraph as one line of text.
+    """
     textpage = page.get_textpage()
     lines: list[_Line] = []
     chars: list[str] = []
@@ -180,15 +186,33 @@ def _lines(page: pdfium.PdfPage) -> list[_Line]:
     count = textpage.count_chars()
     for index in range(count + 1):
         code = pdfium_c.FPDFText_GetUnicode(textpage.raw, index) if index < count else 10
-        if code in (10, 13):  # the end of a line (PDFium makes them between lines)
+        box = textpage.get_charbox(index) if index < count and not chr(code).isspace() else None
+        if code in (10, 13) or (box and boxes and _lower(boxes[-1], box)):
             if boxes:
-                lines.append(_Line("".join(chars), np.array(boxes)))
+                lines.append(_Line("".join(chars).strip(), np.array(boxes)))
             chars, boxes = [], []
-            continue
-        chars.append(chr(code))
-        if not chr(code).isspace():
-            boxes.append(textpage.get_charbox(index))
+        if code not in (10, 13):
+            chars.append(chr(code))
+            boxes += [box] if box else []
     return lines
+
+
+def _lower(before: tuple[float, ...], after: tuple[float, ...]) -> bool:
+    """Whether a character's box sits on a line above or below the one before it."""
+    high = max(before[3] - before[1], after[3] - after[1])
+    return abs((before[1] + before[3]) - (after[1] + after[3])) / 2 > 0.6 * high
+
+
+def _sample_image(page: pdfium.PdfPage, lines: list[_Line]) -> Image.Image:
+    """The page in grey, its text about _TEXT_PX high: never above 300 dpi, below for large type
+    (or a layer drawn in pixels rather than points, as from a picture without a resolution)."""
+    heights = np.concatenate([line.boxes[:, 3] - line.boxes[:, 1] for line in lines])
+    width, height = page.get_size()
+    scale = min(_RENDER_DPI / 72, _TEXT_PX / max(float(np.percentile(heights, 90)), 1.0),
+                (_MAX_PIXELS / max(width * height, 1.0)) ** 0.5)
+    image: Image.Image = page.render(scale=scale, grayscale=True).to_pil()
+    image.info["dpi"] = (round(72 * scale), round(72 * scale))
+    return image
 
 
 def _strips(image: Image.Image, page: pdfium.PdfPage, lines: list[_Line]) -> Image.Image | None:
@@ -224,5 +248,5 @@ def _strips(image: Image.Image, page: pdfium.PdfPage, lines: list[_Line]) -> Ima
     stacked = Image.fromarray(np.vstack(
         [np.pad(piece, ((0, 0), (0, width - piece.shape[1])), constant_values=255)
          for piece in [pieces[1], *pieces]]))
-    stacked.info["dpi"] = image.info.get("dpi", (300, 300))
+    stacked.info["dpi"] = image.info["dpi"]
     return stacked
