@@ -26,6 +26,7 @@ from fileproc_dagster.describe.documents.text_layer import (
 )
 from fileproc_dagster.describe.markdown import page_marker
 from fileproc_dagster.describe.model import ExtractOptions
+from fileproc_dagster.describe.ocr.languages import installed
 from support.pages import MINUTES, render_page, scanned_pdf, word_accuracy
 
 pytest.importorskip("reportlab")
@@ -165,6 +166,25 @@ def test_layer_with_lookalike_misreads_is_replaced_page_by_page(tmp_path: Path) 
     accuracy, layer_accuracy = word_accuracy(truth, second), word_accuracy(truth, "\n".join(bad))
     print(f"re-OCRed: accuracy {accuracy:.3f}, the layer's {layer_accuracy:.3f}")
     assert accuracy >= 0.97 and accuracy > layer_accuracy + 0.1
+
+
+def test_lookalike_misreads_are_judged_with_the_word_list_of_the_page_language(
+        tmp_path: Path) -> None:
+    if "deu" not in installed():
+        pytest.skip("tesseract's German pack (tesseract-ocr-deu) is not installed")
+    image, lines = render_page(
+        "Die Stadtbibliothek in Regensburg bleibt ab dem nächsten Monat an den Werktagen bis "
+        "neun Uhr abends geöffnet. Die Leiterin sagte, dass die Räume am Abend oft voll seien "
+        "und die Leser länger bleiben wollten. Der Rat hat die Kosten bereits genehmigt.")
+    lookalikes = {"Regensburg": "Eegensburg", "die": "dic", "Die": "Dic", "den": "dcn"}
+    bad = [" ".join(lookalikes.get(word, word) for word in line.split(" ")) for line in lines]
+    path = scanned_pdf(tmp_path / "bibliothek.pdf", [(image, bad, 3)])
+    result = describe_document(path, PDF_MIME, OPTIONS)
+    read = result.details["page_reads"][0]
+    assert (read["source"], read["word_list"]) == ("ocr", "de"), read
+    assert result.details["ocr_pages"][0]["language"] == "deu"
+    assert word_accuracy("\n".join(lines), result.text) >= 0.97
+    assert "Regensburg" in result.text and "Eegensburg" not in result.text
 
 
 def test_right_layer_with_unlisted_words_is_read_again_and_kept(tmp_path: Path) -> None:

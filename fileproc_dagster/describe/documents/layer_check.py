@@ -38,6 +38,7 @@ from fileproc_dagster.describe.documents.reading import Page
 from fileproc_dagster.describe.documents.text_layer import agreement, suspect_share, words
 from fileproc_dagster.describe.model import ExtractOptions
 from fileproc_dagster.describe.ocr.languages import (
+    AUTO,
     FIRST_READ,
     MIN_PROBABILITY,
     identify,
@@ -144,16 +145,19 @@ def check_layer(page: pdfium.PdfPage, layer: str, render: Callable[[], Image.Ima
     iso = guess[0]
     if iso not in WORD_LISTS:
         return _kept(layer, {"layer_check": f"no word list for {iso}"})
-    worst = sorted((line for line in _lines(page) if _unknown(line.text, iso)),
-                   key=lambda line: -_unknown(line.text, iso))[:SAMPLE_LINES]
+    unknown = [(count, n, line) for n, line in enumerate(_lines(page))
+               if (count := _unknown(line.text, iso))]
+    worst = [line for _, _, line in sorted(unknown, key=lambda t: (-t[0], t[1]))[:SAMPLE_LINES]]
     if not worst:
         return _kept(layer, {"layer_check": "every word known", "word_list": iso})
     started = time.monotonic()
     facts: dict[str, Any] = {"word_list": iso}
     strips = None if page.get_rotation() else _strips(_sample_image(page, worst), page, worst)
     if strips is not None:  # the sample first: the whole page only when the sample reads better
-        fresh = ocr_image(strips, language=model_for(iso) or FIRST_READ,
-                          timeout_s=options.ocr_timeout_s, clean=False)
+        language = options.ocr_language if options.ocr_language != AUTO else (
+            model_for(iso) or FIRST_READ)
+        fresh = ocr_image(strips, language=language, timeout_s=options.ocr_timeout_s,
+                          clean=False)
         better, sample = _clearly_better(fresh.text, "\n".join(line.text for line in worst), iso)
         facts.update({"lines_checked": len(worst), **{f"sample_{k}": v for k, v in sample.items()}})
         if not better:
