@@ -24,6 +24,7 @@ from typing import Any
 import pypdfium2 as pdfium
 from PIL import Image
 
+from fileproc_dagster.describe.documents.layer_check import check_layer
 from fileproc_dagster.describe.documents.reading import Page, Read
 from fileproc_dagster.describe.documents.text_layer import (
     agreement,
@@ -228,10 +229,8 @@ def _pdf_page(document: pdfium.PdfDocument, index: int, options: ExtractOptions)
     if _meaningful(layer):
         if not scanned_layer:
             return Page(layer.strip(), "text layer", why={"why": "text drawn as text"})
-        if not too_suspect(layer):
-            return Page(layer.strip(), "text layer", why={
-                "why": "OCR text layer over the page image reads plausibly",
-                "layer_suspect": round(suspect_share(layer), 3)})
+        if not too_suspect(layer):  # plausible words may still be misread: a sample is re-read
+            return check_layer(page, layer.strip(), lambda: _render(page, None), options)
         return _better_reading(layer.strip(), _ocr_page(_render(page, None), options))
     # No usable text layer (a scan, or text drawn as outlines): read the rendered page.
     scanned = _ocr_page(_render(page, None), options)
