@@ -31,7 +31,11 @@ KINDS = {"clean scan", "fax", "photographed page", "receipt", "form", "searchabl
 OPTIONS = ExtractOptions()
 SLACK = 0.02  # how much worse than plain tesseract a page may read
 MEDIAN, MINIMUM = 0.97, 0.90  # word accuracy over the documents' pages
-ISSUE = "issue 21: the page pipeline is not yet never worse than plain tesseract"
+# Issue 21's targets not met yet, pinned with today's figures: another page reading worse
+# fails, and so does meeting a target (then the pin goes).
+SHORT_OF_TESSERACT = {"pikepdf_jbig2global.pdf"}  # its OCR layer is kept: 0.935, plain 0.968
+SHORT_OF_MEDIAN = ("issue 21: median 0.935 and minimum 0.667 over the documents (the faded "
+                   "copies, a photographed page, a form and a receipt are below 0.90)")
 
 
 @dataclass(frozen=True)
@@ -118,11 +122,10 @@ def test_the_scorer_finds_the_transcript_in_a_longer_reading() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=ISSUE)
 def test_no_page_reads_worse_than_plain_tesseract() -> None:
-    worse = [(r.name, r.ours, r.tesseract) for r in readings()
-             if r.document and r.ours < r.tesseract - SLACK]
-    assert worse == []
+    worse = {r.name: (r.ours, r.tesseract) for r in readings()
+             if r.document and r.ours < r.tesseract - SLACK}
+    assert worse.keys() == SHORT_OF_TESSERACT, worse
 
 
 @pytest.mark.slow
@@ -133,7 +136,7 @@ def test_every_document_is_called_a_document_and_every_photo_a_photo() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=ISSUE)
+@pytest.mark.xfail(strict=True, reason=SHORT_OF_MEDIAN)
 def test_median_and_minimum_word_accuracy_of_the_pages() -> None:
     pages = {r.name: r.ours for r in readings() if r.document}
     assert statistics.median(pages.values()) >= MEDIAN, pages
