@@ -1,17 +1,22 @@
-"""Shared helpers: paths, the environment of the code under test, statistics, sizes."""
+"""Shared helpers: paths, the environment of the code under test, readers run in turn, statistics,
+sizes."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import resource
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -46,6 +51,55 @@ def python_path(extra: Sequence[Path] = ()) -> str:
         if str(path) not in parts:
             parts.append(str(path))
     return os.pathsep.join(parts)
+
+
+def process_cpu_s() -> float:
+    """CPU seconds of this process and of the children it waited for (tesseract, ffmpeg)."""
+    own, waited = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                   resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
+
+
+def timed_read(read: Callable[[], Any]) -> tuple[Any, str | None, float]:
+    """``read()``'s result (None when it raised), its error in one line, and its CPU seconds:
+    a reader's failure is a figure, not the end of the benchmark."""
+    started = process_cpu_s()
+    try:
+        result = read()
+    except Exception as exc:  # noqa: BLE001 - any reader's failure is reported, not raised
+        first_line = (str(exc).splitlines() or [""])[0][:160]
+        return None, f"{type(exc).__name__}: {first_line}", process_cpu_s() - started
+    return result, None, process_cpu_s() - started
+
+
+def readers_in_turn(benchmark: str, readers: Sequence[str], repeats: int, root: Path,
+                    names: Sequence[str], extra_path: Sequence[Path] = ()
+                    ) -> dict[str, list[dict[str, Any]]]:
+    """Each reader's runs over ``names``, ``repeats`` times, readers taking turns.
+
+    A run is a child process, ``python -m benchmarks.<benchmark> --worker READER --root ROOT
+    NAMES...``, which prints its figures as JSON on its last line. kreuzberg writes OCR results
+    under ~/.cache even with its cache off: a temporary directory takes them instead.
+    """
+    runs: dict[str, list[dict[str, Any]]] = {r: [] for r in readers}
+    cache = Path(tempfile.mkdtemp(prefix=f"{benchmark}-bench-"))
+    env = {**os.environ, "PYTHONPATH": python_path(extra_path), "KREUZBERG_CACHE_DIR": str(cache)}
+    try:
+        for repeat in range(repeats):
+            for reader in readers:
+                started = time.perf_counter()
+                done = subprocess.run(
+                    [sys.executable, "-m", f"benchmarks.{benchmark}", "--worker", reader,
+                     "--root", str(root), *names],
+                    env=env, capture_output=True, text=True, timeout=3600, check=False)
+                if done.returncode != 0:
+                    raise RuntimeError(f"{reader} worker failed: {done.stderr[-1500:]}")
+                runs[reader].append(json.loads(done.stdout.strip().splitlines()[-1]))
+                log(f"{benchmark}: {reader}, run {repeat + 1}/{repeats}: "
+                    f"{time.perf_counter() - started:.1f} s")
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return runs
 
 
 def fileproc_env(home: Path, dagster_home: Path, interval_s: int = 3,

@@ -29,22 +29,15 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import re
-import resource
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import BENCH_ROOT, log, python_path
+from benchmarks.common import BENCH_ROOT, log, readers_in_turn, timed_read
 
 REALWORLD = BENCH_ROOT / "tests" / "realworld"
 READERS = ("ours", "markitdown", "kreuzberg")
@@ -166,22 +159,12 @@ def peer_version(reader: str) -> str:
         return "not installed"
 
 
-def _cpu_s() -> float:
-    own, waited = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
-                                                   resource.RUSAGE_CHILDREN))
-    return own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
-
-
 def score(reader: str, expectation: Expectation) -> dict[str, Any]:
     """Read one file with one reader: read or its error, phrases found, tables, CPU."""
-    started = _cpu_s()
-    try:
-        text, tables = READ[reader](expectation.path)
-    except Exception as exc:  # noqa: BLE001 - a reader's failure is a figure
-        first_line = (str(exc).splitlines() or [""])[0][:160]
-        return {"error": f"{type(exc).__name__}: {first_line}", "found": 0, "tables": 0,
-                "cpu_s": _cpu_s() - started}
-    cpu = _cpu_s() - started
+    read, error, cpu = timed_read(lambda: READ[reader](expectation.path))
+    if error is not None:
+        return {"error": error, "found": 0, "tables": 0, "cpu_s": cpu}
+    text, tables = read
     found = sum(phrase_found(p, text, expectation.format) for p in expectation.phrases)
     return {"error": None, "found": found, "tables": tables, "cpu_s": cpu}
 
@@ -196,21 +179,6 @@ def worker(reader: str, root: Path, paths: Sequence[str]) -> int:
     return 0
 
 
-def run_child(reader: str, root: Path, files: Sequence[Expectation],
-              cache: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": python_path(),
-           # kreuzberg writes OCR results under ~/.cache even with its cache off: elsewhere.
-           "KREUZBERG_CACHE_DIR": str(cache)}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.formats", "--worker", reader, "--root", str(root),
-         *[str(e.path) for e in files]],
-        env=env, capture_output=True, text=True, timeout=3600, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{reader} worker failed: {done.stderr[-1500:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
 def run_formats(repeats: int = 3, readers: Sequence[str] = READERS,
                 root: Path = REALWORLD) -> dict[str, Any]:
     """All readers on every file, ``repeats`` times taking turns; figures per format."""
@@ -219,17 +187,7 @@ def run_formats(repeats: int = 3, readers: Sequence[str] = READERS,
     running = [r for r in readers if r not in absent]
     for why in absent.values():
         log(f"formats: {why}; its columns are left empty")
-    runs: dict[str, list[dict[str, Any]]] = {r: [] for r in running}
-    cache = Path(tempfile.mkdtemp(prefix="formats-bench-"))
-    try:
-        for repeat in range(repeats):
-            for reader in running:
-                started = time.perf_counter()
-                runs[reader].append(run_child(reader, root, files, cache))
-                log(f"formats: {reader}, run {repeat + 1}/{repeats}: "
-                    f"{time.perf_counter() - started:.1f} s")
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
+    runs = readers_in_turn("formats", running, repeats, root, [str(e.path) for e in files])
     per_file: dict[str, dict[str, dict[str, Any]]] = {}
     for reader in running:
         for expectation in files:

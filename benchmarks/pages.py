@@ -23,19 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import BENCH_ROOT, log, python_path
+from benchmarks.common import BENCH_ROOT, log, readers_in_turn, timed_read
 from benchmarks.formats import missing, peer_version
 
 PAGES = BENCH_ROOT / "tests" / "realworld" / "pages"
@@ -86,22 +80,11 @@ READ: dict[str, Callable[[Path], tuple[str, bool | None]]] = {
     "ours": read_ours, "tesseract": read_tesseract, "kreuzberg": read_kreuzberg}
 
 
-def _cpu_s() -> float:
-    own, waited = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
-                                                   resource.RUSAGE_CHILDREN))
-    return own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
-
-
 def read_one(reader: str, path: Path) -> dict[str, Any]:
     """One page read by one reader: its text (or error), its page/photo call, CPU seconds."""
-    started = _cpu_s()
-    try:
-        text, document = READ[reader](path)
-    except Exception as exc:  # noqa: BLE001 - a reader's failure is a figure
-        first_line = (str(exc).splitlines() or [""])[0][:160]
-        return {"error": f"{type(exc).__name__}: {first_line}", "text": "", "document": None,
-                "cpu_s": _cpu_s() - started}
-    return {"error": None, "text": text, "document": document, "cpu_s": _cpu_s() - started}
+    read, error, cpu = timed_read(lambda: READ[reader](path))
+    text, document = read if error is None else ("", None)
+    return {"error": error, "text": text, "document": document, "cpu_s": cpu}
 
 
 def worker(reader: str, root: Path, names: Sequence[str]) -> int:
@@ -110,19 +93,6 @@ def worker(reader: str, root: Path, names: Sequence[str]) -> int:
         read_one(reader, root / names[0])
     print(json.dumps({name: read_one(reader, root / name) for name in names}))
     return 0
-
-
-def run_child(reader: str, root: Path, names: Sequence[str], cache: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": python_path([SUPPORT]),
-           # kreuzberg writes OCR results under ~/.cache even with its cache off: elsewhere.
-           "KREUZBERG_CACHE_DIR": str(cache)}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.pages", "--worker", reader, "--root", str(root),
-         *names], env=env, capture_output=True, text=True, timeout=3600, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{reader} worker failed: {done.stderr[-1500:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
 
 
 def run_pages(repeats: int = 3, readers: Sequence[str] = READERS, root: Path = PAGES,
@@ -134,17 +104,7 @@ def run_pages(repeats: int = 3, readers: Sequence[str] = READERS, root: Path = P
     running = [r for r in readers if r not in absent]
     for why in absent.values():
         log(f"pages: {why}; its columns say not installed")
-    runs: dict[str, list[dict[str, Any]]] = {r: [] for r in running}
-    cache = Path(tempfile.mkdtemp(prefix="pages-bench-"))
-    try:
-        for repeat in range(repeats):
-            for reader in running:
-                started = time.perf_counter()
-                runs[reader].append(run_child(reader, root, files, cache))
-                log(f"pages: {reader}, run {repeat + 1}/{repeats}: "
-                    f"{time.perf_counter() - started:.1f} s")
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
+    runs = readers_in_turn("pages", running, repeats, root, files, extra_path=[SUPPORT])
     scorer = _support()
     pages = []
     for row in rows:
