@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from alembic import command
 
-from fileproc_dagster.storage.database import alembic_config, driver_url
+from fileproc_dagster.storage.database import alembic_config
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.search import SearchError
 from fileproc_dagster.storage.states import State
+from support.migrated import database_at
 
 # name, description, text: a word in a name outweighs the same word deep in a text.
 DOCUMENTS = [
@@ -134,15 +134,7 @@ def test_the_index_follows_every_write(records: Records) -> None:
 def test_migration_0005_indexes_the_records_already_there(
         new_db_url: Callable[[], str]) -> None:
     url = new_db_url()
-    engine = sa.create_engine(driver_url(url))
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "0003")  # the schema before search
-        conn.execute(sa.text(
-            "INSERT INTO files (key, uuid, name, size, sha256, state, description, text, "
-            "verdict_pending, created_at, updated_at) VALUES ('old-1', 'u-1', 'old.pdf', 1, "
-            "'s1', 'done', 'PDF', 'an archived kingfisher report', false, "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
-    engine.dispose()
+    database_at(url, "0003", "an archived kingfisher report")  # the schema before search
     records = Records(url)  # migrated to the head on first use
     assert [r.key for r in records.files.search("kingfisher")] == ["old-1"]
     with records.db.engine.begin() as conn:  # down and up again: rebuilt from scratch

@@ -10,15 +10,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 
-from fileproc_dagster.storage.database import alembic_config, driver_url
 from fileproc_dagster.storage.finding import fuse, together
 from fileproc_dagster.storage.passages import reindex
 from fileproc_dagster.storage.records import Records
 from fileproc_dagster.storage.schema import passages
 from fileproc_dagster.storage.search import SearchError
 from fileproc_dagster.storage.states import State
+from support.migrated import database_at
 
 CALL = [{"start": 0.0, "end": 30.5, "text": "Good morning everyone and welcome to the weekly "
          "planning call. We will go through the roadmap first: the new mobile app ships in "
@@ -153,15 +152,8 @@ def test_the_same_data_gives_the_same_order_on_sqlite_and_postgresql(
 def test_reindex_embeds_again_and_migration_0009_embeds_what_is_there(
         new_db_url: Callable[[], str]) -> None:
     url = new_db_url()
-    engine = sa.create_engine(driver_url(url))
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "0008")  # the schema before passages
-        conn.execute(sa.text(
-            "INSERT INTO files (key, uuid, name, size, sha256, state, description, text, "
-            "verdict_pending, created_at, updated_at) VALUES ('old-1', 'u-1', 'old.pdf', 1, "
-            "'s1', 'done', 'PDF', 'The kingfisher dived into the river for a fish.', false, "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
-    engine.dispose()
+    # The schema before passages.
+    database_at(url, "0008", "The kingfisher dived into the river for a fish.")
     records = Records(url)  # migrated to the head on first use
     assert _found(records, "a bird catching fish", "meaning") == [("old.pdf", "words 1–9")]
     with records.db.transaction() as conn:
