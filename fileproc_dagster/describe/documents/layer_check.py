@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import difflib
-import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,11 +45,10 @@ from fileproc_dagster.describe.ocr.languages import (
     read_page,
 )
 from fileproc_dagster.describe.ocr.tesseract import ocr_image
+from fileproc_dagster.describe.ocr.word_lists import LANGUAGES, word_list
 
 KEPT = "OCR text layer over the page image reads plausibly"
 REPLACED = "OCR text layer has words the page image reads as dictionary words: re-OCRed"
-# pyspellchecker's word lists (ISO 639-1 codes), loaded only for a page that needs one.
-WORD_LISTS = frozenset({"en", "es", "fr", "de", "it", "pt", "nl", "ru", "ar", "eu", "fa", "lv"})
 SAMPLE_LINES = 6  # lines re-read per page: those with the most words unknown to the word list
 # A fresh reading is clearly better when it fixes more than this many times the words it
 # breaks (at least one): 1 fixed and 0 broken, 3 and 1, 5 and 2, never 2 and 1.
@@ -67,13 +65,6 @@ _MAX_PIXELS = 40_000_000
 class _Line:
     text: str
     boxes: np.ndarray  # its printed characters' (left, bottom, right, top), PDF points
-
-
-@functools.cache
-def _word_list(iso: str) -> Any:
-    from spellchecker import SpellChecker  # its word list loads in ~0.3 s: only when needed
-
-    return SpellChecker(language=iso, distance=1)
 
 
 def _scored(word: str) -> list[str]:
@@ -96,7 +87,7 @@ def dictionary_share(text: str, iso: str) -> tuple[int, int]:
 
 
 def _known(word: str, iso: str) -> bool:
-    found = _word_list(iso)
+    found = word_list(iso)
     if word in found:
         return True
     stem = word.removesuffix("'s")
@@ -143,7 +134,7 @@ def check_layer(page: pdfium.PdfPage, layer: str, render: Callable[[], Image.Ima
     if guess is None or guess[1] < MIN_PROBABILITY:
         return _kept(layer, {"layer_check": "language unclear"})
     iso = guess[0]
-    if iso not in WORD_LISTS:
+    if iso not in LANGUAGES:
         return _kept(layer, {"layer_check": f"no word list for {iso}"})
     unknown = [(count, n, line) for n, line in enumerate(_lines(page))
                if (count := _unknown(line.text, iso))]

@@ -30,7 +30,6 @@ Example::
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import time
@@ -43,6 +42,7 @@ from PIL import Image
 
 from fileproc_dagster.describe.ocr.cleanup import clean_scan, text_height
 from fileproc_dagster.describe.ocr.tesseract import OcrResult, ocr_image
+from fileproc_dagster.describe.ocr.word_lists import LANGUAGES, word_list
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,6 @@ _MAX_ENLARGE = 3.0
 _MAX_PIXELS = 12_000_000  # a second reading costs at most a few times the first
 _MARGIN = 0.01  # share by which a second reading must score better to replace the first
 _WORD = re.compile(r"[^\W\d_]{2,}")
-_WORD_LISTS = ("en", "de", "fr", "es", "it", "nl", "pt", "ru", "ar", "eu", "lv", "fa")
 
 
 def second_opinion(image: Image.Image, first: OcrResult, *, timeout_s: float) -> OcrResult:
@@ -119,8 +118,8 @@ def alternative_cleanup(grey: np.ndarray, first: OcrResult) -> tuple[np.ndarray,
 def known_share(text: str, iso: str) -> float:
     """Share of the words (2+ letters) of ``text`` that the language's word list knows."""
     words = [w.lower() for w in _WORD.findall(text)]
-    checker = _word_list(iso if iso in _WORD_LISTS else "en")
-    if not words or checker is None:
+    checker = word_list(iso if iso in LANGUAGES else "en")
+    if not words:
         return 0.0
     return len(checker.known(words) & set(words)) / len(set(words))
 
@@ -131,13 +130,3 @@ def _score(result: OcrResult, iso: str) -> float:
     return result.confident_words * known_share(result.text, iso)
 
 
-@functools.cache
-def _word_list(iso: str) -> Any:
-    """pyspellchecker's word list of a language (its lists ship in the package), or None."""
-    try:
-        from spellchecker import SpellChecker
-
-        return SpellChecker(language=iso)
-    except (ImportError, ValueError) as exc:  # no list for the language
-        log.debug("no word list for %s: %s", iso, exc)
-        return None
