@@ -15,7 +15,7 @@ Example::
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,50 +65,55 @@ def replace(conn: Connection, key: str, rows: Rows) -> None:
         conn.execute(sa.insert(passages), [{"key": key, **row} for row in rows])
 
 
-def rebuild(conn: Connection, keys: Sequence[str] | None = None,
-            progress: Callable[[int], None] | None = None) -> int:
-    """Cut and embed these records (all when None) afresh; returns how many were done."""
-    query = sa.select(files.c.key, *(files.c[f] for f in SOURCES)).order_by(files.c.key)
+def _in_batches(fetch: Callable[[sa.Select[Any]], list[Any]], keys: Sequence[str] | None,
+                *columns: Any) -> Iterator[list[Any]]:
+    """The records (all when ``keys`` is None) with their key, ``columns`` and ``SOURCES``
+    fields, ``_BATCH`` at a time in key order, each batch read by ``fetch``."""
+    query = sa.select(files.c.key, *columns, *(files.c[f] for f in SOURCES))
     if keys is not None:
         query = query.where(files.c.key.in_(list(keys)))
-    done, after = 0, ""
-    while True:
-        batch = list(conn.execute(query.where(files.c.key > after).limit(_BATCH)))
-        if not batch:
-            return done
+    after = ""
+    while batch := fetch(query.where(files.c.key > after).order_by(files.c.key).limit(_BATCH)):
+        yield batch
+        after = batch[-1].key
+
+
+def _prepared(row: Any) -> Rows:
+    return prepare({f: row._mapping[f] for f in SOURCES})
+
+
+def rebuild(conn: Connection) -> int:
+    """Cut and embed every record afresh, in the caller's transaction (a migration); returns
+    how many were done."""
+    done = 0
+    for batch in _in_batches(lambda query: list(conn.execute(query)), None):
         for row in batch:
-            mapping = row._mapping
-            replace(conn, row.key, prepare({f: mapping[f] for f in SOURCES}))
-        done, after = done + len(batch), batch[-1].key
-        if progress is not None:
-            progress(len(batch))
+            replace(conn, row.key, _prepared(row))
+        done += len(batch)
         log.info("passages of %d records embedded", done)
+    return done
 
 
 def reindex(db: Database, keys: Sequence[str] | None = None,
             progress: Callable[[int], None] | None = None) -> int:
     """``rebuild`` for a live database: each batch is embedded outside any transaction, then
     written in one of its own (a record written meanwhile keeps its newer passages)."""
-    query = sa.select(files.c.key, files.c.updated_at, *(files.c[f] for f in SOURCES))
-    if keys is not None:
-        query = query.where(files.c.key.in_(list(keys)))
-    done, after = 0, ""
-    while True:
+    def fetch(query: sa.Select[Any]) -> list[Any]:
         with db.transaction() as conn:
-            batch = list(conn.execute(query.where(files.c.key > after).order_by(files.c.key)
-                                      .limit(_BATCH)))
-        if not batch:
-            return done
-        prepared = [(row.key, row.updated_at, prepare({f: row._mapping[f] for f in SOURCES}))
-                    for row in batch]
+            return list(conn.execute(query))
+
+    done = 0
+    for batch in _in_batches(fetch, keys, files.c.updated_at):
+        prepared = [(row.key, row.updated_at, _prepared(row)) for row in batch]
         with db.transaction() as conn:
             for key, updated_at, rows in prepared:
                 if conn.execute(sa.select(files.c.updated_at).where(
                         files.c.key == key)).scalar_one_or_none() == updated_at:
                     replace(conn, key, rows)
-        done, after = done + len(batch), batch[-1].key
+        done += len(batch)
         if progress is not None:
             progress(done)
+    return done
 
 
 def places(conn: Connection, keys: Sequence[str],
