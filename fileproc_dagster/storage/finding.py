@@ -58,12 +58,17 @@ def _check(mode: str, limit: int) -> None:
                                    f"not {limit!r}")
 
 
-def _near(db: Database, conn: Connection, query: str, pool: int) -> list[tuple[str, int, float]]:
-    from fileproc_dagster.meaning.embedder import embed
+def _near(db: Database, conn: Connection, vector: Any, pool: int) -> list[tuple[str, int, float]]:
     from fileproc_dagster.storage.vectors import nearest
 
-    found = nearest(db.engine, conn, embed([query])[0], pool)
+    found = nearest(db.engine, conn, vector, pool)
     return [near for near in found if near[2] >= MIN_SIMILARITY]
+
+
+def _embedded(query: str) -> Any:
+    from fileproc_dagster.meaning.embedder import embed
+
+    return embed([query])[0]
 
 
 def fuse(orders: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
@@ -99,9 +104,11 @@ def find(db: Database, query: str, limit: int = 20, mode: str = "hybrid") -> lis
     _check(mode, limit)
     terms = fulltext.query_words(query)
     pool = max(POOL, limit)
+    # The query is embedded before the transaction opens: none is held while the model runs.
+    vector = None if mode == "words" else _embedded(query)
     with db.transaction() as conn:
         worded = fulltext.ranked(conn, query, pool) if mode != "meaning" else []
-        near = _near(db, conn, query, pool) if mode != "words" else []
+        near = _near(db, conn, vector, pool) if vector is not None else []
         if mode == "words":
             scores = {key: 1.0 / (RRF_K + rank) for rank, key in enumerate(worded, start=1)}
         elif mode == "meaning":
